@@ -1,0 +1,59 @@
+"""Serializer building blocks shared by every resource."""
+
+from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A string and only a string: DRF's CharField would quietly accept 12 or 1.5."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class RequestSerializer(serializers.Serializer):
+    """Base for request bodies: the body is an object and every member is known.
+
+    Unknown members (including read-only ones such as `id` or `createdAt`) are
+    refused with `unknown_field` rather than dropped, so a client's typo or an
+    attempt at mass assignment is visible.
+    """
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"body": [serializers.ErrorDetail("The body must be a JSON object.", "invalid")]}
+            )
+        unknown = sorted(set(data) - {name for name, f in self.fields.items() if not f.read_only})
+        errors = {
+            name: [serializers.ErrorDetail("Unknown member.", "unknown_field")] for name in unknown
+        }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**errors, **exc.detail}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class FieldViolationSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 Problem Details, as every error response of the API."""
+
+    type = serializers.CharField(help_text="URI reference `/problems/<code>`.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(required=False)
+    instance = serializers.CharField(required=False, help_text="The request path.")
+    code = serializers.CharField(help_text="Stable machine-readable error code.")
+    traceId = serializers.CharField(help_text="The W3C traceparent of the request.")
+    errors = FieldViolationSerializer(many=True, required=False)

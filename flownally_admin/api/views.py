@@ -1,0 +1,87 @@
+"""Base classes for API views, and the few endpoints that belong to no resource."""
+
+from django.db import connection
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from rest_framework import exceptions, viewsets
+from rest_framework.views import APIView
+
+from flownally_admin.errors import ValidationFailed
+
+from .permissions import IsApiPrincipal
+from .problems import PROBLEM_TYPES, problem_response
+
+SEARCH_MAX_LENGTH = 200
+
+
+class ApiViewSet(viewsets.ViewSet):
+    """Every resource viewset: tenant from the key, strict bodies, no OPTIONS."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete", "head"]
+    required_scopes: dict[str, str] = {}
+
+    @property
+    def tenant(self):
+        return self.request.user.tenant
+
+    @property
+    def actor_id(self) -> str:
+        return self.request.user.actor_id
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # DRF treats a body without Content-Type as empty; the contract calls it 415.
+        if request.stream is not None and not request.content_type:
+            raise exceptions.UnsupportedMediaType("")
+
+    def search_param(self) -> str | None:
+        """`search`: a 1–200 character substring; blank means no search."""
+        search = self.request.query_params.get("search", "").strip()
+        if "\x00" in search:
+            raise ValidationFailed.single("search", "invalid", "search cannot contain NUL.")
+        if len(search) > SEARCH_MAX_LENGTH:
+            raise ValidationFailed.single(
+                "search", "too_long", f"search has at most {SEARCH_MAX_LENGTH} characters."
+            )
+        return search or None
+
+
+class UnknownRouteView(APIView):
+    """Any other path under /v1: authenticate first, then 404 `not_found`."""
+
+    permission_classes = [IsApiPrincipal]
+    schema = None  # not an operation; kept out of the OpenAPI document
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise exceptions.NotFound("No operation exists at this path.")
+
+
+def healthz(request):
+    """The process is up and serving."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    """The process can reach its database; a load balancer sends traffic only then."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # any database failure means "not ready", never a 500 page
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def problem_type_page(request, code: str):
+    """The human-readable page behind a problem's `type` URI."""
+    problem = PROBLEM_TYPES.get(code)
+    if problem is None:
+        raise Http404
+    return render(request, "problems/problem_type.html", {"code": code, "problem": problem})
+
+
+def server_error(request, *args, **kwargs):
+    """handler500: problem JSON under /v1, a plain page elsewhere."""
+    if request.path.startswith("/v1/"):
+        return problem_response(request, "internal_error")
+    return HttpResponse("Internal server error", status=500, content_type="text/plain")

@@ -1,0 +1,49 @@
+"""Domain errors raised by services and selectors.
+
+Services know nothing of HTTP: they raise an ApplicationError with a stable
+`code` (the snake_case codes of the API contract). The API turns the code into
+a Problem Details response (`flownally_admin.api.problems`), the admin into a
+form or message error.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One problem with one input member: `field` is its path (`identities[0].externalId`)."""
+
+    field: str
+    code: str
+    message: str
+
+
+class ApplicationError(Exception):
+    code = "internal_error"
+    default_detail = "The request could not be completed."
+
+    def __init__(self, detail: str | None = None):
+        self.detail = detail or self.default_detail
+        super().__init__(self.detail)
+
+
+class ValidationFailed(ApplicationError):
+    code = "validation_failed"
+    default_detail = "The request has invalid members."
+
+    def __init__(self, violations: list[FieldViolation], detail: str | None = None):
+        self.violations = list(violations)
+        super().__init__(detail)
+
+    @classmethod
+    def single(cls, field_path: str, code: str, message: str) -> "ValidationFailed":
+        return cls([FieldViolation(field_path, code, message)])
+
+
+class NotFound(ApplicationError):
+    code = "not_found"
+    default_detail = "The resource does not exist."
+
+
+class Conflict(ApplicationError):
+    code = "conflict"

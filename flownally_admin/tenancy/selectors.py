@@ -1,0 +1,20 @@
+"""Reads for tenancy: resolving a bearer token, and the tenants a staff user may see."""
+
+from django.db.models import QuerySet
+
+from .models import ApiKey, Tenant, hash_token
+
+
+def api_key_get_by_token(*, token: str) -> ApiKey | None:
+    """The key for a presented token (usable or not), or None."""
+    return (
+        ApiKey.objects.select_related("tenant", "service_account")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def tenant_list_for_user(*, user) -> QuerySet[Tenant]:
+    if user.is_superuser:
+        return Tenant.objects.all()
+    return Tenant.objects.filter(memberships__user=user)

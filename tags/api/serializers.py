@@ -1,0 +1,25 @@
+from rest_framework import serializers
+
+from flownally_admin.api.serializers import RequestSerializer, StrictCharField
+
+
+class TagSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    createdBy = serializers.CharField(
+        source="created_by", read_only=True, help_text="`usr_…`, `svc_…` or `system`."
+    )
+
+
+class TagsResponseSerializer(serializers.Serializer):
+    tags = TagSerializer(many=True)
+    nextPageToken = serializers.CharField(required=False, help_text="Absent on the last page.")
+
+
+class CreateTagRequestSerializer(RequestSerializer):
+    name = StrictCharField(
+        trim_whitespace=False,
+        allow_blank=True,
+        help_text="1–64 characters after trimming; unique per workspace, ignoring case.",
+    )
