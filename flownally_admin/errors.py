@@ -39,6 +39,10 @@ class ValidationFailed(ApplicationError):
     def single(cls, field_path: str, code: str, message: str) -> "ValidationFailed":
         return cls([FieldViolation(field_path, code, message)])
 
+    @classmethod
+    def from_tuples(cls, violations: list[tuple[str, str, str]]) -> "ValidationFailed":
+        return cls([FieldViolation(*violation) for violation in violations])
+
 
 class NotFound(ApplicationError):
     code = "not_found"

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "flownally_admin.tenancy",
     "flownally_admin.api",
+    "customfields",
+    "contacts",
     "tags",
 ]
 

@@ -6,7 +6,11 @@ a failure, so a green CI run always exercised PostgreSQL and Redis.
 """
 
 import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -91,3 +95,66 @@ def client_b(make_client, other_tenant):
 @pytest.fixture
 def yesterday():
     return timezone.now() - timedelta(days=1)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process consuming from the Redis broker, on the test database.
+
+    Session-scoped: it starts once, with the first test that needs it. Tests using
+    it must be `transaction=True` so that what they write is visible to the worker.
+    """
+    from django.db import connection
+
+    from flownally_admin.celery import app
+
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
+        f":{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    app.control.purge()  # nothing left over from an earlier run may reach this database
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "flownally_admin",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    app.conf.task_always_eager = False
+    try:
+        wait_until(lambda: app.control.ping(timeout=0.5), timeout=60, what="the Celery worker")
+        yield worker
+    finally:
+        app.conf.task_always_eager = True
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def wait_until(condition, *, timeout: float, what: str, interval: float = 0.1):
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"Timed out after {timeout}s waiting for {what}")

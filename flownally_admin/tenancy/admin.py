@@ -8,22 +8,52 @@ from .selectors import tenant_list_for_user
 
 
 class TenantScopedAdminMixin:
-    """Shows and offers only objects of the tenants the staff user belongs to."""
+    """Shows and offers only objects of the tenants the staff user belongs to.
+
+    `tenant_roles` narrows that to tenants where the user holds one of those
+    roles (definitions and keys are for owners and admins, not agents).
+    """
 
     tenant_field = "tenant"
+    tenant_roles: tuple[str, ...] | None = None
+
+    def user_tenants(self, request):
+        return tenant_list_for_user(user=request.user, roles=self.tenant_roles)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(
-            **{f"{self.tenant_field}__in": tenant_list_for_user(user=request.user)}
-        )
+        return queryset.filter(**{f"{self.tenant_field}__in": self.user_tenants(request)})
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == self.tenant_field:
-            kwargs["queryset"] = tenant_list_for_user(user=request.user)
+            kwargs["queryset"] = self.user_tenants(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_tenant_access(self, request) -> bool:
+        """Whether the user may use this admin at all; asked many times a page, so cached."""
+        if request.user.is_superuser:
+            return True
+        cache = request.__dict__.setdefault("_tenant_access", {})
+        if self.tenant_roles not in cache:
+            cache[self.tenant_roles] = self.user_tenants(request).exists()
+        return cache[self.tenant_roles]
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) and self.has_tenant_access(request)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self.has_tenant_access(request)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self.has_tenant_access(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self.has_tenant_access(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self.has_tenant_access(request)
 
 
 class MembershipInline(admin.TabularInline):

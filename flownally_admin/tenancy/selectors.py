@@ -14,7 +14,11 @@ def api_key_get_by_token(*, token: str) -> ApiKey | None:
     )
 
 
-def tenant_list_for_user(*, user) -> QuerySet[Tenant]:
+def tenant_list_for_user(*, user, roles: tuple[str, ...] | None = None) -> QuerySet[Tenant]:
+    """Tenants a staff user may see (a superuser: all), optionally only where they hold `roles`."""
     if user.is_superuser:
         return Tenant.objects.all()
-    return Tenant.objects.filter(memberships__user=user)
+    memberships = {"memberships__user": user}
+    if roles is not None:
+        memberships["memberships__role__in"] = roles
+    return Tenant.objects.filter(**memberships).distinct()

@@ -27,7 +27,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(monkeypatch):
     assert response.json()["database"] == "unreachable"
 
 
-def test_openapi_document_is_valid_openapi_3_and_describes_the_tags_api():
+def test_openapi_document_is_valid_openapi_3_and_describes_every_operation():
     response = APIClient().get("/v1/openapi.json")
     assert response.status_code == 200
     document = response.json()
@@ -42,6 +42,26 @@ def test_openapi_document_is_valid_openapi_3_and_describes_the_tags_api():
         ("/v1/tags", "get"): "listTags",
         ("/v1/tags", "post"): "createTag",
         ("/v1/tags/{id}", "delete"): "deleteTag",
+        ("/v1/contacts/custom-fields", "get"): "listContactFieldDefinitions",
+        ("/v1/contacts/custom-fields", "post"): "createContactFieldDefinition",
+        ("/v1/contacts/custom-fields/{id}", "patch"): "updateContactFieldDefinition",
+        ("/v1/contacts/custom-fields/{id}", "delete"): "deleteContactFieldDefinition",
+        ("/v1/properties/custom-fields", "get"): "listPropertyFieldDefinitions",
+        ("/v1/properties/custom-fields", "post"): "createPropertyFieldDefinition",
+        ("/v1/properties/custom-fields/{id}", "patch"): "updatePropertyFieldDefinition",
+        ("/v1/properties/custom-fields/{id}", "delete"): "deletePropertyFieldDefinition",
+    }
+    update = document["paths"]["/v1/contacts/custom-fields/{id}"]["patch"]
+    assert set(update["responses"]) >= {"200", "401", "403", "404", "409", "422"}
+    definition = document["components"]["schemas"]["CustomFieldDefinition"]
+    assert set(definition["properties"]) == {
+        "id",
+        "name",
+        "type",
+        "createdAt",
+        "createdBy",
+        "predefined",
+        "entityType",
     }
     create = document["paths"]["/v1/tags"]["post"]
     assert set(create["responses"]) >= {"201", "401", "403", "409", "422", "500"}

@@ -1,0 +1,51 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from flownally_admin.api.serializers import RequestSerializer, StrictCharField
+
+from ..models import EntityType
+from ..types import VALUE_TYPES
+
+
+@extend_schema_field({"type": "string", "enum": list(VALUE_TYPES)})
+class ValueTypeField(StrictCharField):
+    """A value type name; which names exist is the registry's (and the service's) call."""
+
+
+class CustomFieldDefinitionSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    name = serializers.CharField(read_only=True)
+    type = serializers.ChoiceField(choices=list(VALUE_TYPES), read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    createdBy = serializers.CharField(
+        source="created_by", read_only=True, help_text="`usr_…`, `svc_…` or `system`."
+    )
+    predefined = serializers.BooleanField(read_only=True)
+    entityType = serializers.ChoiceField(
+        source="entity_type", choices=EntityType.values, read_only=True
+    )
+
+
+class CustomFieldDefinitionsResponseSerializer(serializers.Serializer):
+    customFields = CustomFieldDefinitionSerializer(many=True)
+
+
+class CreateCustomFieldDefinitionRequestSerializer(RequestSerializer):
+    name = StrictCharField(
+        trim_whitespace=False,
+        allow_blank=True,
+        help_text="1–64 characters after trimming; unique per resource type, ignoring case.",
+    )
+    type = ValueTypeField()
+
+
+class UpdateCustomFieldDefinitionRequestSerializer(RequestSerializer):
+    name = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+    type = ValueTypeField(required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                serializers.ErrorDetail("Send name, type or both.", code="required")
+            )
+        return attrs

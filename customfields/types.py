@@ -1,0 +1,171 @@
+"""The one registry of custom-field value types.
+
+Each entry says, for one type, how a raw string is validated and normalised,
+how the value looks in the API and OpenAPI, how it is filtered, and which
+admin form field edits it. Nothing else in the project branches on a field's
+type: adding a type is adding one entry to VALUE_TYPES.
+
+The API, the admin and the CSV importer all call `value_normalize`, so a
+value accepted by one door is accepted by every door.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import phonenumbers
+from django import forms
+from django.contrib.admin.widgets import AdminDateWidget
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db.models import Q
+
+TEXT_MAX_LENGTH = 1000
+EMAIL_MAX_LENGTH = 254
+
+
+class InvalidValue(Exception):
+    """A value that a field cannot hold; `code` is a FieldViolation / ImportError code."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+def _reject_control_characters(value: str) -> None:
+    # PostgreSQL cannot store NUL in text or JSONB; no field has a use for it.
+    if "\x00" in value:
+        raise InvalidValue("invalid_value", "The value contains a NUL character.")
+
+
+def normalize_text(raw: str) -> str:
+    value = raw.strip()
+    _reject_control_characters(value)
+    if len(value) > TEXT_MAX_LENGTH:
+        raise InvalidValue("too_long", f"Text values have at most {TEXT_MAX_LENGTH} characters.")
+    return value
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def normalize_date(raw: str) -> str:
+    value = raw.strip()
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InvalidValue(
+            "invalid_date", f"'{value[:40]}' is not a calendar date in YYYY-MM-DD form."
+        ) from None
+
+
+_email_validator = EmailValidator()
+
+
+def normalize_email(raw: str) -> str:
+    """A syntactically valid address, lower-cased (addresses are matched case-insensitively)."""
+    value = raw.strip().lower()
+    _reject_control_characters(value)
+    try:
+        if len(value) > EMAIL_MAX_LENGTH:
+            raise ValidationError("too long")
+        _email_validator(value)
+    except ValidationError:
+        raise InvalidValue(
+            "invalid_email", f"'{value[:80]}' is not a valid e-mail address."
+        ) from None
+    return value
+
+
+# Digits and the punctuation people write numbers with; letters and extensions are refused.
+_PHONE_CHARACTERS = re.compile(r"\+[0-9 \-().]+")
+
+
+def normalize_phone(raw: str) -> str:
+    """E.164 (`+14155550123`) for a number in international form that is valid for its country."""
+    value = raw.strip()
+    invalid = InvalidValue(
+        "invalid_phone",
+        f"'{value[:40]}' is not a valid phone number in international form (+ and country code).",
+    )
+    if not _PHONE_CHARACTERS.fullmatch(value):
+        raise invalid
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise invalid from None
+    if not phonenumbers.is_valid_number(number):
+        raise invalid
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _containment(definition_id: str, stored: str) -> Q:
+    """Exact match on the stored value; JSONB containment (`@>`) uses the GIN index."""
+    return Q(custom_fields__contains={definition_id: stored})
+
+
+@dataclass(frozen=True)
+class ValueType:
+    name: str
+    label: str
+    normalize: Callable[[str], str]
+    openapi: dict[str, Any]
+    filter: Callable[[str, str], Q]
+    form_field: Callable[..., forms.Field]
+    from_form: Callable[[Any], str]
+
+
+VALUE_TYPES: dict[str, ValueType] = {
+    "text": ValueType(
+        name="text",
+        label="Text",
+        normalize=normalize_text,
+        openapi={"type": "string", "maxLength": TEXT_MAX_LENGTH},
+        filter=_containment,
+        form_field=lambda **kwargs: forms.CharField(strip=False, **kwargs),
+        from_form=lambda value: value or "",
+    ),
+    "date": ValueType(
+        name="date",
+        label="Date",
+        normalize=normalize_date,
+        openapi={"type": "string", "format": "date"},
+        filter=_containment,
+        form_field=lambda **kwargs: forms.DateField(widget=AdminDateWidget, **kwargs),
+        from_form=lambda value: value.isoformat() if value else "",
+    ),
+}
+
+TYPE_CHOICES = [(value_type.name, value_type.label) for value_type in VALUE_TYPES.values()]
+
+
+@dataclass(frozen=True)
+class PredefinedField:
+    id: str
+    name: str
+    type: str
+    normalize: Callable[[str], str]
+
+
+# Fields every tenant's contacts have, with stricter rules than their type alone.
+PREDEFINED_CONTACT_FIELDS: dict[str, PredefinedField] = {
+    "cf_email": PredefinedField("cf_email", "Email", "text", normalize_email),
+    "cf_phone": PredefinedField("cf_phone", "Phone", "text", normalize_phone),
+}
+
+
+def value_normalize(definition_id: str, type_name: str, raw: str) -> str | None:
+    """The stored form of `raw` for a field, or None when the value is to be cleared.
+
+    An empty (or all-blank) string clears. Raises InvalidValue.
+    """
+    if not raw.strip():
+        return None
+    predefined = PREDEFINED_CONTACT_FIELDS.get(definition_id)
+    normalize = predefined.normalize if predefined else VALUE_TYPES[type_name].normalize
+    return normalize(raw)

@@ -1,0 +1,19 @@
+"""Database helpers shared by migrations."""
+
+from django.db import migrations
+
+
+class PostgresOnlySQL(migrations.RunSQL):
+    """RunSQL that does nothing on other databases.
+
+    PostgreSQL-only indexes (GIN, pg_trgm) speed up the production database;
+    SQLite, the embedded default, gives the same answers without them.
+    """
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
