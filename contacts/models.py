@@ -1,8 +1,27 @@
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from flownally_admin.ids import PrefixedIdField
 from flownally_admin.tenancy.models import Tenant
+from tags.models import Tag
+
+NAME_MAX_LENGTH = 255
+EXTERNAL_ID_MAX_LENGTH = 255
+LIVE = Q(deleted_at__isnull=True)
+
+
+class Channel(models.TextChoices):
+    WHATSAPP = "whatsapp", "WhatsApp"
+    MESSENGER = "messenger", "Messenger"
+    INSTAGRAM = "instagram", "Instagram"
+    LIVECHAT = "livechat", "Live chat"
+    SMS = "sms", "SMS"
+    EMAIL = "email", "E-mail"
+
+
+PHONE_CHANNELS = (Channel.WHATSAPP, Channel.SMS)
 
 
 class Contact(models.Model):
@@ -11,18 +30,118 @@ class Contact(models.Model):
     `custom_fields` holds the values of custom fields as `{definition id: value}`
     with values already normalised by `customfields.types`; on PostgreSQL it is
     JSONB with a `jsonb_path_ops` GIN index for exact-match filters (`@>`).
+
+    `search_text` is what `search` looks in: the lower-cased name, e-mail, phone
+    and phone-channel identities, kept current by the services (one trigram
+    index serves the whole search instead of an OR across tables).
+
+    `archived` mirrors `archived_at is not None` (a check constraint keeps them
+    in step) so that every list index can start with (tenant, archived).
     """
 
     id = PrefixedIdField(prefix="ctc")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="contacts")
     # "" is "no name"; the API shows it as null.
-    name = models.CharField(max_length=255, blank=True, default="")
+    name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True, default="")
     custom_fields = models.JSONField(default=dict, blank=True)
+    search_text = models.TextField(blank=True, default="", editable=False)
+    tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
     created_by = models.CharField(max_length=40, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    archived = models.BooleanField(default=False, editable=False)
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(archived=True, archived_at__isnull=False)
+                | Q(archived=False, archived_at__isnull=True),
+                name="contact_archived_matches_archived_at",
+            ),
+        ]
+        indexes = [
+            # One per supported ordering; each starts with what every list filters on.
+            models.Index(
+                "tenant",
+                "archived",
+                "created_at",
+                "id",
+                condition=LIVE,
+                name="contact_list_by_created",
+            ),
+            models.Index(
+                "tenant",
+                "archived",
+                "updated_at",
+                "id",
+                condition=LIVE,
+                name="contact_list_by_updated",
+            ),
+            models.Index(
+                "tenant",
+                "archived",
+                Lower("name"),
+                "id",
+                condition=LIVE,
+                name="contact_list_by_name",
+            ),
+        ]
+
     def __str__(self):
         return self.name or self.id
+
+    @property
+    def etag(self) -> str:
+        """Changes with every mutation, because every mutation moves `updated_at`."""
+        return f'"{int(self.updated_at.timestamp() * 1_000_000):x}"'
+
+
+class Identity(models.Model):
+    """A channel address of a contact: a WhatsApp number, an e-mail address, a Messenger id.
+
+    `active` is false while the contact is soft-deleted, which frees the
+    address for another contact: the unique constraint covers active rows only.
+    """
+
+    id = PrefixedIdField(prefix="idt")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    external_id = models.CharField(max_length=EXTERNAL_ID_MAX_LENGTH)
+    metadata = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "channel", "external_id"],
+                condition=Q(active=True),
+                name="uniq_live_identity",
+            ),
+        ]
+        indexes = [models.Index(fields=["contact", "channel"], name="identity_contact_channel")]
+
+    def __str__(self):
+        return f"{self.channel}:{self.external_id}"
+
+
+class ContactTag(models.Model):
+    """A tag on a contact; the tenant is kept so every query can stay inside one tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="contact_links")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "tag"], name="uniq_contact_tag"),
+        ]
+        indexes = [models.Index(fields=["tag", "contact"], name="contact_tag_by_tag")]
+
+    def __str__(self):
+        return f"{self.tag_id} on {self.contact_id}"

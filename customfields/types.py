@@ -20,6 +20,7 @@ from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.db import connection
 from django.db.models import Q
 
 TEXT_MAX_LENGTH = 1000
@@ -104,9 +105,15 @@ def normalize_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _containment(definition_id: str, stored: str) -> Q:
-    """Exact match on the stored value; JSONB containment (`@>`) uses the GIN index."""
-    return Q(custom_fields__contains={definition_id: stored})
+def _exact(definition_id: str, stored: str) -> Q:
+    """Exact match on the stored value.
+
+    On PostgreSQL this is JSONB containment (`@>`), which the jsonb_path_ops GIN
+    index serves; SQLite has no containment and compares the extracted key.
+    """
+    if connection.vendor == "postgresql":
+        return Q(custom_fields__contains={definition_id: stored})
+    return Q(**{f"custom_fields__{definition_id}": stored})
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ VALUE_TYPES: dict[str, ValueType] = {
         label="Text",
         normalize=normalize_text,
         openapi={"type": "string", "maxLength": TEXT_MAX_LENGTH},
-        filter=_containment,
+        filter=_exact,
         form_field=lambda **kwargs: forms.CharField(strip=False, **kwargs),
         from_form=lambda value: value or "",
     ),
@@ -135,7 +142,7 @@ VALUE_TYPES: dict[str, ValueType] = {
         label="Date",
         normalize=normalize_date,
         openapi={"type": "string", "format": "date"},
-        filter=_containment,
+        filter=_exact,
         form_field=lambda **kwargs: forms.DateField(widget=AdminDateWidget, **kwargs),
         from_form=lambda value: value.isoformat() if value else "",
     ),

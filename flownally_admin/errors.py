@@ -51,3 +51,17 @@ class NotFound(ApplicationError):
 
 class Conflict(ApplicationError):
     code = "conflict"
+
+
+class ViolationCollector:
+    """Gathers every violation of an input before raising, so a client sees them all at once."""
+
+    def __init__(self):
+        self.violations: list[FieldViolation] = []
+
+    def add(self, field_path: str, code: str, message: str) -> None:
+        self.violations.append(FieldViolation(field_path, code, message))
+
+    def raise_if_any(self) -> None:
+        if self.violations:
+            raise ValidationFailed(self.violations)

@@ -7,6 +7,7 @@ from flownally_admin.api import views as api_views
 api_v1 = [
     path("", include("tags.urls")),
     path("", include("customfields.urls")),
+    path("", include("contacts.urls")),
     path(
         "openapi.json",
         SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),

@@ -1,0 +1,294 @@
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from flownally_admin.api.idempotency import run_idempotently
+from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
+from flownally_admin.api.schema import problem_responses
+from flownally_admin.api.views import ApiViewSet
+from flownally_admin.errors import ViolationCollector
+
+from ..filtersets import ORDER_FIELDS, parse_archived, parse_contact_filters
+from ..models import Channel
+from ..selectors import contact_count, contact_definitions, contact_get, contact_list
+from ..services import (
+    contact_archive,
+    contact_create,
+    contact_delete,
+    contact_set_custom_field,
+    contact_tag_add,
+    contact_tag_remove,
+    contact_unarchive,
+    contact_update,
+)
+from .serializers import (
+    ContactSerializer,
+    ContactsResponseSerializer,
+    CountResponseSerializer,
+    CreateContactRequestSerializer,
+    SetContactCustomFieldValueRequestSerializer,
+    UpdateContactRequestSerializer,
+)
+
+PAGE_SIZE_DEFAULT = 50
+PAGE_SIZE_MAX = 200
+BODY_PROBLEMS = (
+    "validation_failed",
+    "malformed_json",
+    "unsupported_media_type",
+    "payload_too_large",
+)
+
+
+def _path(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, str, OpenApiParameter.PATH, description=description)
+
+
+CONTACT_ID = _path("id", "`ctc_…`")
+CONTACT_ID_PARAM = _path("contactId", "`ctc_…`")
+LIST_PARAMETERS = [
+    OpenApiParameter("pageSize", int, description="1–200, default 50; larger is served as 200."),
+    OpenApiParameter("pageToken", str, description="`nextPageToken` of the previous page."),
+    OpenApiParameter(
+        "search",
+        str,
+        description="Case-insensitive substring of name, e-mail, phone, phone identities or tags.",
+    ),
+    OpenApiParameter(
+        "customFields",
+        {"type": "object", "additionalProperties": {"type": "string"}},
+        style="deepObject",
+        explode=True,
+        description="`customFields[<definitionId>]=<value>`: exact match on stored values (AND).",
+    ),
+    OpenApiParameter("tagIds", str, many=True, description="Tag ids (OR)."),
+    OpenApiParameter("channels", str, many=True, enum=Channel.values, description="OR."),
+    OpenApiParameter("archived", bool, description="Omitted or false: active; true: archived."),
+    OpenApiParameter("createdAfter", {"type": "string", "format": "date-time"}),
+    OpenApiParameter("createdBefore", {"type": "string", "format": "date-time"}),
+    OpenApiParameter("orderBy", str, enum=list(ORDER_FIELDS), default="createdAt"),
+    OpenApiParameter("orderDirection", str, enum=["asc", "desc"], default="desc"),
+]
+
+
+@extend_schema(tags=["Contacts"])
+class ContactViewSet(ApiViewSet):
+    required_scopes = {
+        "list": "contact:list",
+        "count": "contact:list",
+        "create": "contact:create",
+        "retrieve": "contact:read",
+        "partial_update": "contact:update",
+        "destroy": "contact:delete",
+        "archive": "contact:update",
+        "unarchive": "contact:update",
+        "set_custom_field": "contact:update",
+        "tag": "contact:update",
+        "untag": "contact:update",
+    }
+
+    def _represent(self, contact, status_code=status.HTTP_200_OK, headers=None):
+        data = ContactSerializer(
+            contact, context={"definitions": contact_definitions(tenant=self.tenant)}
+        ).data
+        return Response(data, status=status_code, headers={"ETag": contact.etag, **(headers or {})})
+
+    @extend_schema(
+        operation_id="getContacts",
+        summary="Get contacts",
+        parameters=LIST_PARAMETERS,
+        responses={
+            200: ContactsResponseSerializer,
+            **problem_responses("validation_failed", "invalid_page_token"),
+        },
+    )
+    def list(self, request):
+        definitions = contact_definitions(tenant=self.tenant)
+        filters = parse_contact_filters(request.query_params, definitions=definitions)
+        page = paginate(
+            contact_list(tenant=self.tenant, filters=filters),
+            ordering=KeysetOrdering(
+                fields=(ORDER_FIELDS[filters.order_by], "id"), descending=filters.descending
+            ),
+            page_size=parse_page_size(
+                request.query_params.get("pageSize"),
+                default=PAGE_SIZE_DEFAULT,
+                maximum=PAGE_SIZE_MAX,
+            ),
+            page_token=request.query_params.get("pageToken"),
+            bound_to={"tenant": self.tenant.pk, "resource": "contacts", **filters.fingerprint()},
+        )
+        contacts = ContactSerializer(page.items, many=True, context={"definitions": definitions})
+        body = {"contacts": contacts.data}
+        if page.next_page_token:
+            body["nextPageToken"] = page.next_page_token
+        return Response(body)
+
+    @extend_schema(
+        operation_id="getContactsCount",
+        summary="Count contacts",
+        description="Contacts in the archived or the active bucket; list filters are ignored.",
+        parameters=[OpenApiParameter("archived", bool)],
+        responses={200: CountResponseSerializer, **problem_responses("validation_failed")},
+    )
+    def count(self, request):
+        errors = ViolationCollector()
+        archived = parse_archived(request.query_params, errors)
+        errors.raise_if_any()
+        return Response({"count": contact_count(tenant=self.tenant, archived=archived)})
+
+    @extend_schema(
+        operation_id="createContact",
+        summary="Create contact",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Retries with the same key and body return the first response.",
+            )
+        ],
+        request=CreateContactRequestSerializer,
+        responses={
+            201: ContactSerializer,
+            **problem_responses(
+                *BODY_PROBLEMS, "empty_contact", "identity_conflict", "idempotency_key_reused"
+            ),
+        },
+    )
+    def create(self, request):
+        def perform():
+            payload = CreateContactRequestSerializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            contact = contact_create(
+                tenant=self.tenant, created_by=self.actor_id, **payload.to_service_kwargs()
+            )
+            return self._represent(
+                contact, status.HTTP_201_CREATED, {"Location": f"/v1/contacts/{contact.pk}"}
+            )
+
+        return run_idempotently(request, tenant=self.tenant, perform=perform)
+
+    @extend_schema(
+        operation_id="getContact",
+        summary="Get contact by ID",
+        parameters=[CONTACT_ID],
+        responses={200: ContactSerializer, **problem_responses("contact_not_found")},
+    )
+    def retrieve(self, request, id):
+        return self._represent(contact_get(tenant=self.tenant, contact_id=id))
+
+    @extend_schema(
+        operation_id="updateContact",
+        summary="Update contact",
+        description="Omitted members are unchanged; `identities` and `tagIds` replace the set; "
+        "`customFields` merges. Send `If-Match` with the ETag to refuse lost updates.",
+        parameters=[
+            CONTACT_ID,
+            OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, description="An ETag."),
+        ],
+        request=UpdateContactRequestSerializer,
+        responses={
+            200: ContactSerializer,
+            **problem_responses(
+                *BODY_PROBLEMS,
+                "contact_not_found",
+                "empty_contact",
+                "identity_conflict",
+                "precondition_failed",
+            ),
+        },
+    )
+    def partial_update(self, request, id):
+        payload = UpdateContactRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        contact = contact_update(
+            tenant=self.tenant,
+            contact_id=id,
+            if_match=request.headers.get("If-Match"),
+            **payload.to_service_kwargs(),
+        )
+        return self._represent(contact)
+
+    @extend_schema(
+        operation_id="deleteContact",
+        summary="Delete contact",
+        description="Soft delete: the contact disappears from the API; staff can restore it.",
+        parameters=[CONTACT_ID],
+        responses={204: None, **problem_responses("contact_not_found")},
+    )
+    def destroy(self, request, id):
+        contact_delete(tenant=self.tenant, contact_id=id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="archiveContact",
+        summary="Archive contact",
+        request=None,
+        parameters=[CONTACT_ID],
+        responses={204: None, **problem_responses("contact_not_found", "contact_already_archived")},
+    )
+    def archive(self, request, id):
+        contact_archive(tenant=self.tenant, contact_id=id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="unarchiveContact",
+        summary="Unarchive contact",
+        request=None,
+        parameters=[CONTACT_ID],
+        responses={204: None, **problem_responses("contact_not_found", "contact_not_archived")},
+    )
+    def unarchive(self, request, id):
+        contact_unarchive(tenant=self.tenant, contact_id=id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="setContactCustomFieldValue",
+        summary="Set contact field value",
+        parameters=[CONTACT_ID_PARAM, _path("customFieldId", "`cf_…`")],
+        request=SetContactCustomFieldValueRequestSerializer,
+        responses={
+            204: None,
+            **problem_responses(
+                *BODY_PROBLEMS, "contact_not_found", "custom_field_not_found", "empty_contact"
+            ),
+        },
+    )
+    def set_custom_field(self, request, contactId, customFieldId):
+        payload = SetContactCustomFieldValueRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        contact_set_custom_field(
+            tenant=self.tenant,
+            contact_id=contactId,
+            definition_id=customFieldId,
+            value=payload.validated_data["value"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="tagContact",
+        summary="Add tag to contact",
+        request=None,
+        parameters=[CONTACT_ID_PARAM, _path("tagId", "`tag_…`")],
+        responses={
+            204: OpenApiResponse(description="Tagged (also when it already was)."),
+            **problem_responses("contact_not_found", "tag_not_found"),
+        },
+    )
+    def tag(self, request, contactId, tagId):
+        contact_tag_add(tenant=self.tenant, contact_id=contactId, tag_id=tagId)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="untagContact",
+        summary="Remove tag from contact",
+        parameters=[CONTACT_ID_PARAM, _path("tagId", "`tag_…`")],
+        responses={
+            204: OpenApiResponse(description="Untagged (also when it was not tagged)."),
+            **problem_responses("contact_not_found", "tag_not_found"),
+        },
+    )
+    def untag(self, request, contactId, tagId):
+        contact_tag_remove(tenant=self.tenant, contact_id=contactId, tag_id=tagId)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,31 @@
+from django.urls import path
+
+from .api.views import ContactViewSet
+
+
+def _view(actions: dict[str, str]):
+    return ContactViewSet.as_view(actions)
+
+
+# Literal segments (count, custom-fields, import…) come before `contacts/<id>`.
+urlpatterns = [
+    path("contacts", _view({"get": "list", "post": "create"}), name="contacts"),
+    path("contacts/count", _view({"get": "count"}), name="contacts-count"),
+    path(
+        "contacts/<str:id>",
+        _view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="contact",
+    ),
+    path("contacts/<str:id>/archive", _view({"post": "archive"}), name="contact-archive"),
+    path("contacts/<str:id>/unarchive", _view({"post": "unarchive"}), name="contact-unarchive"),
+    path(
+        "contacts/<str:contactId>/custom-fields/<str:customFieldId>",
+        _view({"put": "set_custom_field"}),
+        name="contact-custom-field",
+    ),
+    path(
+        "contacts/<str:contactId>/tags/<str:tagId>",
+        _view({"post": "tag", "delete": "untag"}),
+        name="contact-tag",
+    ),
+]

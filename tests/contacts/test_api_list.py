@@ -1,0 +1,294 @@
+"""Get contacts and count contacts: operations 1 and 3."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from contacts.models import Contact
+from tests.factories.customfields import CustomFieldDefinitionFactory
+from tests.factories.tags import TagFactory
+from tests.problems import assert_problem, violations
+
+pytestmark = pytest.mark.django_db
+
+
+def _names(client, **params):
+    response = client.get("/v1/contacts", params)
+    assert response.status_code == 200, response.content
+    return [c["name"] for c in response.json()["contacts"]]
+
+
+def _all_pages(client, page_size, **params):
+    names, token = [], None
+    while True:
+        query = {**params, "pageSize": page_size, **({"pageToken": token} if token else {})}
+        body = client.get("/v1/contacts", query).json()
+        names += [c["name"] for c in body["contacts"]]
+        token = body.get("nextPageToken")
+        if not token:
+            return names
+
+
+@pytest.fixture
+def people(make_contact, tenant, vip, renewal):
+    """Five contacts with one distinguishing trait each."""
+    gold = TagFactory(tenant=tenant, name="Gold member")
+    return {
+        "ada": make_contact(
+            name="Ada Lovelace",
+            identities=[{"channel": "whatsapp", "externalId": "+14155550123"}],
+            tagIds=[vip.pk],
+            customFields={"cf_email": "ada@engine.io", renewal.public_id: "2027-01-01"},
+        ),
+        "bob": make_contact(
+            name="Bob",
+            identities=[{"channel": "sms", "externalId": "+442079460958"}],
+            customFields={"cf_phone": "+33142685300"},
+        ),
+        "cyd": make_contact(
+            name="Cyd",
+            identities=[{"channel": "email", "externalId": "cyd@x.org"}],
+            tagIds=[gold.pk],
+        ),
+        "dee": make_contact(
+            name="Dee",
+            identities=[{"channel": "messenger", "externalId": "4155550000"}],
+            customFields={renewal.public_id: "2027-01-01"},
+        ),
+        "eve": make_contact(name="eve", tagIds=[vip.pk, gold.pk]),
+    }
+
+
+def test_default_list_is_newest_first(client_a, people):
+    assert _names(client_a) == ["eve", "Dee", "Cyd", "Bob", "Ada Lovelace"]
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("lovelace", ["Ada Lovelace"]),  # name, any case
+        ("ENGINE.IO", ["Ada Lovelace"]),  # cf_email
+        ("+3314268", ["Bob"]),  # cf_phone
+        ("(415) 555", ["Ada Lovelace"]),  # whatsapp identity, typed like a phone number
+        ("2079460958", ["Bob"]),  # sms identity
+        ("cyd@x.org", []),  # e-mail identities are not searched
+        ("4155550000", []),  # nor messenger ids
+        ("vip", ["eve", "Ada Lovelace"]),  # tag names
+        ("member", ["eve", "Cyd"]),
+        ("nobody", []),
+        ("%", []),
+        ("_", []),
+    ],
+)
+def test_search(client_a, people, search, expected):
+    assert _names(client_a, search=search) == expected
+
+
+def test_custom_field_filters_are_exact_and_anded(client_a, people, renewal):
+    key = f"customFields[{renewal.public_id}]"
+    assert _names(client_a, **{key: "2027-01-01"}) == ["Dee", "Ada Lovelace"]
+    assert _names(client_a, **{key: "2027-01-01", "customFields[cf_email]": "ada@engine.io"}) == [
+        "Ada Lovelace"
+    ]
+    assert _names(client_a, **{"customFields[cf_email]": "ADA@engine.io"}) == []  # case-sensitive
+    assert _names(client_a, **{key: "2027-1-1"}) == []
+
+
+def test_custom_field_filter_on_unknown_or_property_field_is_422(client_a, tenant):
+    prop = CustomFieldDefinitionFactory(tenant=tenant, entity_type="property")
+    response = client_a.get(
+        "/v1/contacts", {f"customFields[{prop.public_id}]": "x", "customFields[cf_nope]": "y"}
+    )
+    problem = assert_problem(response, 422, "validation_failed")
+    assert sorted(violations(problem)) == sorted(
+        [
+            (f"customFields[{prop.public_id}]", "unknown_custom_field"),
+            ("customFields[cf_nope]", "unknown_custom_field"),
+        ]
+    )
+
+
+def test_tag_filter_is_or_in_both_spellings(client_a, people, vip, tenant):
+    gold = tenant.tags.get(name="Gold member")
+    assert _names(client_a, tagIds=vip.pk) == ["eve", "Ada Lovelace"]
+    assert _names(client_a, tagIds=f"{vip.pk},{gold.pk}") == ["eve", "Cyd", "Ada Lovelace"]
+    response = client_a.get(f"/v1/contacts?tagIds={vip.pk}&tagIds={gold.pk}")
+    assert [c["name"] for c in response.json()["contacts"]] == ["eve", "Cyd", "Ada Lovelace"]
+    assert _names(client_a, tagIds="tag_01HZZZZZZZZZZZZZZZZZZZZZZZ") == []
+
+
+def test_channel_filter_is_or(client_a, people):
+    assert _names(client_a, channels="whatsapp") == ["Ada Lovelace"]
+    assert _names(client_a, channels="sms,email") == ["Cyd", "Bob"]
+    response = client_a.get("/v1/contacts?channels=sms&channels=messenger")
+    assert [c["name"] for c in response.json()["contacts"]] == ["Dee", "Bob"]
+
+
+def test_filters_combine_with_and(client_a, people, vip):
+    assert _names(client_a, tagIds=vip.pk, channels="whatsapp", search="ada") == ["Ada Lovelace"]
+    assert _names(client_a, tagIds=vip.pk, channels="sms") == []
+
+
+def test_archived_is_tri_state(client_a, people):
+    client_a.post(f"/v1/contacts/{people['bob']['id']}/archive")
+    assert _names(client_a) == ["eve", "Dee", "Cyd", "Ada Lovelace"]
+    assert _names(client_a, archived="false") == ["eve", "Dee", "Cyd", "Ada Lovelace"]
+    assert _names(client_a, archived="true") == ["Bob"]
+    assert _names(client_a, archived="true", search="bob") == ["Bob"]
+
+
+def test_created_window(client_a, tenant):
+    now = timezone.now()
+    for days in (3, 2, 1):
+        Contact.objects.create(
+            tenant=tenant, name=f"{days}d", created_at=now - timedelta(days=days)
+        )
+    after = (now - timedelta(days=2)).isoformat().replace("+00:00", "Z")
+    before = (now - timedelta(days=1)).isoformat()
+    assert _names(client_a, createdAfter=after) == ["1d", "2d"]  # inclusive
+    assert _names(client_a, createdBefore=before) == ["2d", "3d"]  # exclusive
+    assert _names(client_a, createdAfter=after, createdBefore=before) == ["2d"]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"archived": "yes"}, [("archived", "invalid")]),
+        ({"channels": "whatsapp,fax"}, [("channels", "invalid_choice")]),
+        ({"createdAfter": "2026-01-01"}, [("createdAfter", "invalid")]),
+        ({"createdBefore": "2026-01-01T00:00:00"}, [("createdBefore", "invalid")]),
+        ({"createdAfter": "soon"}, [("createdAfter", "invalid")]),
+        ({"orderBy": "email"}, [("orderBy", "invalid_choice")]),
+        ({"orderDirection": "up"}, [("orderDirection", "invalid_choice")]),
+        ({"pageSize": "0"}, [("pageSize", "out_of_range")]),
+        ({"pageSize": "many"}, [("pageSize", "invalid")]),
+        ({"search": "s" * 201}, [("search", "too_long")]),
+    ],
+)
+def test_invalid_parameters_are_422(client_a, params, expected):
+    problem = assert_problem(client_a.get("/v1/contacts", params), 422, "validation_failed")
+    assert violations(problem) == expected
+
+
+@pytest.mark.parametrize(
+    ("order_by", "direction", "expected"),
+    [
+        ("name", "asc", ["Ada Lovelace", "Bob", "Cyd", "Dee", "eve"]),
+        ("name", "desc", ["eve", "Dee", "Cyd", "Bob", "Ada Lovelace"]),
+        ("createdAt", "asc", ["Ada Lovelace", "Bob", "Cyd", "Dee", "eve"]),
+    ],
+)
+def test_ordering(client_a, people, order_by, direction, expected):
+    assert _names(client_a, orderBy=order_by, orderDirection=direction) == expected
+
+
+def test_ordering_by_updated_at(client_a, people):
+    client_a.patch(f"/v1/contacts/{people['bob']['id']}", {"name": "Bob 2"}, format="json")
+    assert _names(client_a, orderBy="updatedAt")[0] == "Bob 2"
+    assert _names(client_a, orderBy="updatedAt", orderDirection="asc")[-1] == "Bob 2"
+
+
+def test_ties_are_broken_by_id_in_the_same_direction(client_a, tenant):
+    same_time = timezone.now()
+    ids = sorted(
+        Contact.objects.create(tenant=tenant, name="Twin", created_at=same_time).pk
+        for _ in range(5)
+    )
+    for direction, expected in [("asc", ids), ("desc", ids[::-1])]:
+        body = client_a.get("/v1/contacts", {"orderDirection": direction, "pageSize": 2}).json()
+        seen, token = [c["id"] for c in body["contacts"]], body.get("nextPageToken")
+        while token:
+            body = client_a.get(
+                "/v1/contacts", {"orderDirection": direction, "pageSize": 2, "pageToken": token}
+            ).json()
+            seen += [c["id"] for c in body["contacts"]]
+            token = body.get("nextPageToken")
+        assert seen == expected
+
+
+def test_page_size_default_50_max_200(client_a, tenant):
+    Contact.objects.bulk_create(Contact(tenant=tenant, name=f"c{i:03d}") for i in range(201))
+    assert len(client_a.get("/v1/contacts").json()["contacts"]) == 50
+    body = client_a.get("/v1/contacts", {"pageSize": 1000}).json()
+    assert len(body["contacts"]) == 200 and "nextPageToken" in body
+
+
+@pytest.mark.parametrize("order_by", ["createdAt", "name", "updatedAt"])
+def test_pages_are_stable_under_concurrent_inserts_and_deletes(client_a, make_contact, order_by):
+    originals = [make_contact(name=f"m{i:02d}") for i in range(9)]
+    first = client_a.get("/v1/contacts", {"pageSize": 4, "orderBy": order_by}).json()
+    make_contact(name="new-1")
+    client_a.delete(f"/v1/contacts/{originals[4]['id']}")
+    make_contact(name="m035")
+    seen, token = [c["name"] for c in first["contacts"]], first["nextPageToken"]
+    while token:
+        body = client_a.get(
+            "/v1/contacts", {"pageSize": 4, "orderBy": order_by, "pageToken": token}
+        ).json()
+        seen += [c["name"] for c in body["contacts"]]
+        token = body.get("nextPageToken")
+    assert len(seen) == len(set(seen))
+    survivors = {c["name"] for i, c in enumerate(originals) if i != 4}
+    assert survivors <= set(seen)
+
+
+def test_page_token_is_bound_to_filters_and_ordering(client_a, make_contact):
+    for i in range(3):
+        make_contact(name=f"c{i}")
+    token = client_a.get("/v1/contacts", {"pageSize": 1, "search": "c"}).json()["nextPageToken"]
+    assert (
+        client_a.get("/v1/contacts", {"pageSize": 1, "search": "c", "pageToken": token}).status_code
+        == 200
+    )
+    for other in [
+        {"search": "c1"},
+        {"search": "c", "orderBy": "name"},
+        {"search": "c", "orderDirection": "asc"},
+        {"search": "c", "archived": "true"},
+    ]:
+        assert_problem(
+            client_a.get("/v1/contacts", {**other, "pageToken": token}), 400, "invalid_page_token"
+        )
+    assert_problem(
+        client_a.get("/v1/contacts", {"search": "c", "pageToken": token[:-3] + "abc"}),
+        400,
+        "invalid_page_token",
+    )
+
+
+def test_list_runs_a_fixed_number_of_queries(client_a, tenant, vip, renewal):
+    def queries_for_page(page_size):
+        with CaptureQueriesContext(connection) as captured:
+            response = client_a.get("/v1/contacts", {"pageSize": page_size, "search": "vip"})
+        assert response.status_code == 200
+        return len(captured)
+
+    for i in range(30):
+        contact = Contact.objects.create(
+            tenant=tenant, name=f"vip {i}", custom_fields={renewal.public_id: "2026-01-01"}
+        )
+        contact.identities.create(tenant=tenant, channel="sms", external_id=f"+1415555{i:04d}")
+        contact.tag_links.create(tenant=tenant, tag=vip)
+    queries_for_page(1)  # the key's first use also records lastUsedAt
+    # key lookup, definitions, tags matching the search, the page, identities, tags
+    assert queries_for_page(2) == queries_for_page(30) == 6
+
+
+# --- count --------------------------------------------------------------------------
+
+
+def test_count_reads_only_archived(client_a, people):
+    client_a.post(f"/v1/contacts/{people['bob']['id']}/archive")
+    client_a.delete(f"/v1/contacts/{people['cyd']['id']}")
+    assert client_a.get("/v1/contacts/count").json() == {"count": 3}
+    assert client_a.get(
+        "/v1/contacts/count", {"archived": "false", "search": "bob", "tagIds": "x"}
+    ).json() == {"count": 3}
+    assert client_a.get("/v1/contacts/count", {"archived": "true"}).json() == {"count": 1}
+    problem = assert_problem(
+        client_a.get("/v1/contacts/count", {"archived": "1"}), 422, "validation_failed"
+    )
+    assert violations(problem) == [("archived", "invalid")]

@@ -1,0 +1,89 @@
+"""Domain rules that the API tests do not reach, and races settled by the database."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from contacts.models import Contact, Identity
+from contacts.services import (
+    IdentityConflict,
+    contact_create,
+    contact_delete,
+    contact_restore,
+)
+from flownally_admin.api.models import IdempotencyRecord
+from tests.factories.tenancy import TenantFactory
+
+WHATSAPP = {"channel": "whatsapp", "externalId": "+14155550123"}
+
+
+@pytest.mark.django_db
+def test_restore_brings_back_a_deleted_contact_and_its_identities(tenant):
+    contact = contact_create(tenant=tenant, created_by="usr_t", identities=[WHATSAPP])
+    contact_delete(tenant=tenant, contact_id=contact.pk)
+    restored = contact_restore(tenant=tenant, contact_id=contact.pk)
+    assert restored.deleted_at is None
+    assert list(Identity.objects.filter(contact=contact).values_list("active", flat=True)) == [True]
+
+
+@pytest.mark.django_db
+def test_restore_is_refused_when_an_identity_was_claimed_meanwhile(tenant):
+    first = contact_create(tenant=tenant, created_by="usr_t", identities=[WHATSAPP])
+    contact_delete(tenant=tenant, contact_id=first.pk)
+    second = contact_create(tenant=tenant, created_by="usr_t", identities=[WHATSAPP])
+    with pytest.raises(IdentityConflict) as excinfo:
+        contact_restore(tenant=tenant, contact_id=first.pk)
+    assert excinfo.value.holder_id == second.pk
+    assert Contact.objects.get(pk=first.pk).deleted_at is not None
+
+
+def _race(attempts, work):
+    barrier = threading.Barrier(attempts)
+    outcomes = []
+
+    def run():
+        try:
+            barrier.wait()
+            outcomes.append(work())
+        except Exception as exc:
+            outcomes.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_of_one_identity_create_one_contact():
+    tenant = TenantFactory()
+    outcomes = _race(
+        6, lambda: contact_create(tenant=tenant, created_by="svc_t", identities=[WHATSAPP]).pk
+    )
+    assert sorted(o for o in outcomes if not o.startswith("ctc_")) == ["IdentityConflict"] * 5
+    assert Identity.objects.filter(tenant=tenant, active=True).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_idempotency_key_create_one_contact(make_client):
+    tenant = TenantFactory()
+    client = make_client(tenant=tenant)
+
+    def post():
+        response = client.post(
+            "/v1/contacts", {"name": "Once"}, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
+        )
+        return (response.status_code, response.json()["id"])
+
+    outcomes = _race(5, post)
+    assert {status for status, _ in outcomes} == {201}
+    assert len({contact_id for _, contact_id in outcomes}) == 1
+    assert Contact.objects.filter(tenant=tenant).count() == 1
+    assert IdempotencyRecord.objects.filter(tenant=tenant).count() == 1
