@@ -40,7 +40,10 @@ class Contact(models.Model):
     """
 
     id = PrefixedIdField(prefix="ctc")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="contacts")
+    # Not indexed alone: every index below starts with the tenant.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     # "" is "no name"; the API shows it as null.
     name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True, default="")
     custom_fields = models.JSONField(default=dict, blank=True)
@@ -106,8 +109,11 @@ class Identity(models.Model):
     """
 
     id = PrefixedIdField(prefix="idt")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
+    # Both covered by the composite unique constraint / index below.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="identities", db_index=False
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     external_id = models.CharField(max_length=EXTERNAL_ID_MAX_LENGTH)
     metadata = models.JSONField(default=dict, blank=True)
@@ -132,9 +138,14 @@ class Identity(models.Model):
 class ContactTag(models.Model):
     """A tag on a contact; the tenant is kept so every query can stay inside one tenant."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tag_links")
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="contact_links")
+    # Indexed only through (contact, tag) and (tag, contact) below.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="tag_links", db_index=False
+    )
+    tag = models.ForeignKey(
+        Tag, on_delete=models.CASCADE, related_name="contact_links", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -145,3 +156,24 @@ class ContactTag(models.Model):
 
     def __str__(self):
         return f"{self.tag_id} on {self.contact_id}"
+
+
+class ContactCountDelta(models.Model):
+    """A change to the number of live contacts in one bucket (active or archived).
+
+    `GET /contacts/count` must stay fast on a million contacts, where COUNT(*)
+    is not. Each write that moves contacts in or out of a bucket inserts a
+    delta in its own transaction, so counts are exact and writers never wait on
+    a shared counter row; reads sum the deltas and fold them together when
+    they pile up (see `contact_count`).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    archived = models.BooleanField()
+    delta = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "archived"], name="contact_count_bucket")]
+
+    def __str__(self):
+        return f"{self.delta:+d} {'archived' if self.archived else 'active'} ({self.tenant_id})"

@@ -1,8 +1,9 @@
 """Reads of contacts, always inside one tenant; deleted contacts are never returned."""
 
 import string
+from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 
 from customfields.models import EntityType
@@ -14,7 +15,12 @@ from flownally_admin.tenancy.models import Tenant
 from tags.models import Tag
 
 from .filtersets import ContactFilters
-from .models import PHONE_CHANNELS, Contact, ContactTag, Identity
+from .models import PHONE_CHANNELS, Contact, ContactCountDelta, ContactTag, Identity
+
+# Fold a bucket's deltas into one row once a count has to add up more than this many.
+COUNT_COMPACT_THRESHOLD = 500
+# How far along the list order a search looks before it asks the trigram index instead.
+SEARCH_PROBE_ROWS = 2000
 
 
 class ContactNotFound(NotFound):
@@ -55,10 +61,9 @@ def contact_definitions(*, tenant: Tenant) -> list:
 
 
 def contact_list(*, tenant: Tenant, filters: ContactFilters) -> QuerySet[Contact]:
-    """Contacts matching every filter (AND across filters, OR within tagIds and channels)."""
+    """Contacts matching every filter but `search` (AND across filters, OR within tagIds
+    and channels); apply the search with `contact_search` (it pages better that way)."""
     contacts = contact_queryset(tenant=tenant).filter(archived=filters.archived)
-    if filters.search:
-        contacts = contacts.filter(_search(tenant, filters.search))
     for definition_id, (type_name, value) in filters.custom_fields.items():
         contacts = contacts.filter(VALUE_TYPES[type_name].filter(definition_id, value))
     if filters.tag_ids:
@@ -81,23 +86,55 @@ def contact_list(*, tenant: Tenant, filters: ContactFilters) -> QuerySet[Contact
 
 
 def contact_count(*, tenant: Tenant, archived: bool) -> int:
-    return Contact.objects.filter(tenant=tenant, archived=archived, deleted_at__isnull=True).count()
+    """Live contacts in the bucket: the sum of its deltas (see ContactCountDelta)."""
+    from .services import contact_count_compact
 
-
-def _search(tenant: Tenant, term: str) -> Q:
-    """Name, e-mail, phone and phone identities through `search_text`; tag names through tags.
-
-    Tags are looked up first (a tenant has few): when no tag name matches, the
-    search is a single trigram-indexed substring match.
-    """
-    needle = search_needle(term)
-    matched = Q(search_text__contains=needle)
-    tag_ids = list(
-        Tag.objects.filter(tenant=tenant, name__icontains=term).values_list("pk", flat=True)
+    deltas = ContactCountDelta.objects.filter(tenant=tenant, archived=archived).aggregate(
+        total=Sum("delta"), rows=Count("id")
     )
-    if tag_ids:
-        matched |= Exists(ContactTag.objects.filter(contact=OuterRef("pk"), tag_id__in=tag_ids))
-    return matched
+    if deltas["rows"] > COUNT_COMPACT_THRESHOLD:
+        contact_count_compact(tenant=tenant, archived=archived)
+    return deltas["total"] or 0
+
+
+@dataclass(frozen=True)
+class ContactSearch:
+    """`search`: name, e-mail, phone and phone identities through `search_text`; tag names
+    through the tags that match (a tenant has few, so they are looked up first).
+
+    As a keyset-pagination refinement: a common term (half the tenant is called
+    Smith) is found fastest by walking the list order and testing rows; a rare
+    one by the trigram index. `probe` tries the first for a short stretch.
+    """
+
+    needle: str
+    tag_ids: tuple[str, ...]
+
+    def q(self) -> Q:
+        matched = Q(search_text__contains=self.needle)
+        if self.tag_ids:
+            tagged = ContactTag.objects.filter(contact=OuterRef("pk"), tag_id__in=self.tag_ids)
+            matched |= Exists(tagged)
+        return matched
+
+    def probe(self, ordered: QuerySet, needed: int) -> list[str] | None:
+        window = list(ordered.values_list("pk", "search_text")[:SEARCH_PROBE_ROWS])
+        tagged = set()
+        if self.tag_ids:
+            tagged = set(
+                ContactTag.objects.filter(
+                    contact_id__in=[pk for pk, _ in window], tag_id__in=self.tag_ids
+                ).values_list("contact_id", flat=True)
+            )
+        hits = [pk for pk, text in window if self.needle in text or pk in tagged]
+        if len(hits) >= needed or len(window) < SEARCH_PROBE_ROWS:
+            return hits[:needed]
+        return None
+
+
+def contact_search(*, tenant: Tenant, term: str) -> ContactSearch:
+    tag_ids = Tag.objects.filter(tenant=tenant, name__icontains=term).values_list("pk", flat=True)
+    return ContactSearch(needle=search_needle(term), tag_ids=tuple(tag_ids))
 
 
 def search_needle(term: str) -> str:

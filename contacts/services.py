@@ -13,7 +13,7 @@ from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.models import Tenant
 from tags.selectors import tag_get
 
-from .models import Contact, ContactTag, Identity
+from .models import Contact, ContactCountDelta, ContactTag, Identity
 from .selectors import ContactNotFound, contact_get, contact_search_text
 from .validation import (
     ContactRules,
@@ -122,6 +122,7 @@ def contact_create(
             name=contact.name, custom_fields=values, identities=changes.identities
         )
         contact.save(force_insert=True)
+        contact_count_add(tenant=tenant, archived=False, delta=1)
         _replace_identities(contact, changes.identities, existing=[])
         _replace_tags(contact, changes.tag_ids, existing=set())
     return contact_get(tenant=tenant, contact_id=contact.pk)
@@ -189,6 +190,8 @@ def contact_archive(*, tenant: Tenant, contact_id: str) -> Contact:
             raise ContactAlreadyArchived()
         contact.archived, contact.archived_at = True, timezone.now()
         _touch(contact, "archived", "archived_at")
+        contact_count_add(tenant=tenant, archived=False, delta=-1)
+        contact_count_add(tenant=tenant, archived=True, delta=1)
     return contact
 
 
@@ -199,6 +202,8 @@ def contact_unarchive(*, tenant: Tenant, contact_id: str) -> Contact:
             raise ContactNotArchived()
         contact.archived, contact.archived_at = False, None
         _touch(contact, "archived", "archived_at")
+        contact_count_add(tenant=tenant, archived=True, delta=-1)
+        contact_count_add(tenant=tenant, archived=False, delta=1)
     return contact
 
 
@@ -209,6 +214,7 @@ def contact_delete(*, tenant: Tenant, contact_id: str) -> None:
         contact.deleted_at = timezone.now()
         _touch(contact, "deleted_at")
         contact.identities.update(active=False)
+        contact_count_add(tenant=tenant, archived=contact.archived, delta=-1)
 
 
 def contact_restore(*, tenant: Tenant, contact_id: str) -> Contact:
@@ -228,6 +234,7 @@ def contact_restore(*, tenant: Tenant, contact_id: str) -> Contact:
         contact.identities.update(active=True)
         contact.deleted_at = None
         _touch(contact, "deleted_at")
+        contact_count_add(tenant=tenant, archived=contact.archived, delta=1)
     return contact
 
 
@@ -249,6 +256,35 @@ def contact_tag_remove(*, tenant: Tenant, contact_id: str, tag_id: str) -> None:
         removed, _ = ContactTag.objects.filter(contact=contact, tag=tag).delete()
         if removed:
             _touch(contact)
+
+
+def contact_count_add(*, tenant: Tenant, archived: bool, delta: int) -> None:
+    """Record that `delta` live contacts entered (or left) a bucket; part of the caller's
+    transaction, so the count changes exactly when the contacts do."""
+    if delta:
+        ContactCountDelta.objects.create(tenant=tenant, archived=archived, delta=delta)
+
+
+def contact_count_compact(*, tenant: Tenant, archived: bool) -> None:
+    """Replace a bucket's deltas by their sum, without blocking writers that add new ones."""
+    with transaction.atomic():
+        rows = ContactCountDelta.objects.select_for_update(skip_locked=True).filter(
+            tenant=tenant, archived=archived
+        )
+        folded = list(rows.values_list("pk", "delta"))
+        if len(folded) < 2:
+            return
+        ContactCountDelta.objects.filter(pk__in=[pk for pk, _ in folded]).delete()
+        contact_count_add(tenant=tenant, archived=archived, delta=sum(d for _, d in folded))
+
+
+def contact_count_rebuild(*, tenant: Tenant) -> None:
+    """Recount both buckets from the contacts themselves (after a manual data repair)."""
+    with transaction.atomic():
+        ContactCountDelta.objects.filter(tenant=tenant).delete()
+        for archived in (False, True):
+            live = Contact.objects.filter(tenant=tenant, archived=archived, deleted_at__isnull=True)
+            contact_count_add(tenant=tenant, archived=archived, delta=live.count())
 
 
 # --- helpers ------------------------------------------------------------------

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from flownally_admin.errors import ApplicationError, ValidationFailed
-from flownally_admin.tenancy.admin import TenantScopedAdminMixin
+from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
 from flownally_admin.tenancy.scopes import Role
 
 from .models import CustomFieldDefinition
@@ -68,7 +68,7 @@ class CustomFieldDefinitionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "tenant",
         "created_at",
     ]
-    list_filter = ["entity_type", "type", "predefined", "tenant"]
+    list_filter = ["entity_type", "type", "predefined", TenantListFilter]
     search_fields = ["name", "public_id"]
 
     def get_queryset(self, request):

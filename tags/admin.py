@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from flownally_admin.errors import ValidationFailed
-from flownally_admin.tenancy.admin import TenantScopedAdminMixin
+from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
 
 from .models import Tag
 from .services import TagExists, tag_create, tag_delete, tag_rename, tag_validate
@@ -36,7 +36,7 @@ class TagAdminForm(forms.ModelForm):
 class TagAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     form = TagAdminForm
     list_display = ["name", "tenant", "created_by", "created_at"]
-    list_filter = ["tenant"]
+    list_filter = [TenantListFilter]
     search_fields = ["name"]
     ordering = ["name"]
 

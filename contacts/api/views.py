@@ -10,7 +10,13 @@ from flownally_admin.errors import ViolationCollector
 
 from ..filtersets import ORDER_FIELDS, parse_archived, parse_contact_filters
 from ..models import Channel
-from ..selectors import contact_count, contact_definitions, contact_get, contact_list
+from ..selectors import (
+    contact_count,
+    contact_definitions,
+    contact_get,
+    contact_list,
+    contact_search,
+)
 from ..services import (
     contact_archive,
     contact_create,
@@ -117,6 +123,9 @@ class ContactViewSet(ApiViewSet):
             ),
             page_token=request.query_params.get("pageToken"),
             bound_to={"tenant": self.tenant.pk, "resource": "contacts", **filters.fingerprint()},
+            refine=contact_search(tenant=self.tenant, term=filters.search)
+            if filters.search
+            else None,
         )
         contacts = ContactSerializer(page.items, many=True, context={"definitions": definitions})
         body = {"contacts": contacts.data}

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
+from typing import Protocol
 
 from django.core import signing
 from django.db.models import Q, QuerySet
@@ -46,6 +47,17 @@ class KeysetOrdering:
             equal = {prior: values[i] for i, prior in enumerate(self.fields[:position])}
             clauses.append(Q(**equal, **{f"{name}__{op}": values[position]}))
         return reduce(or_, clauses)
+
+
+class Refinement(Protocol):
+    """A filter that can be applied in two ways (see `paginate`)."""
+
+    def q(self) -> Q:
+        """The filter as SQL, for any page."""
+
+    def probe(self, ordered: QuerySet, needed: int) -> list | None:
+        """The pks of the first `needed` matching rows of `ordered`, if they can be found
+        cheaply by looking at its first rows; None when that does not settle it."""
 
 
 @dataclass(frozen=True)
@@ -82,12 +94,22 @@ def paginate(
     page_size: int,
     page_token: str | None,
     bound_to: dict,
+    refine: Refinement | None = None,
 ) -> Page:
-    """One page of `queryset` in `ordering`, and the token for the next one (or None)."""
+    """One page of `queryset` in `ordering`, and the token for the next one (or None).
+
+    `refine` is a further filter that the database may serve badly for this
+    ordering (a substring search that matches half the rows: its index finds
+    them all before the first page can be sorted). Its probe looks along the
+    ordering first and only falls back to the SQL filter when that is not enough.
+    """
     bound = fingerprint(bound_to)
     queryset = queryset.order_by(*ordering.order_by())
     if page_token:
         queryset = queryset.filter(ordering.after(_decode(page_token, bound, ordering)))
+    if refine is not None:
+        found = refine.probe(queryset, page_size + 1)
+        queryset = queryset.filter(refine.q() if found is None else Q(pk__in=found))
     rows = list(queryset[: page_size + 1])
     if len(rows) <= page_size:
         return Page(rows, None)

@@ -7,6 +7,22 @@ from .models import Membership, Tenant, User
 from .selectors import tenant_list_for_user
 
 
+class TenantListFilter(admin.SimpleListFilter):
+    """ "By tenant", offering only the tenants the staff user may see."""
+
+    title = "tenant"
+    parameter_name = "tenant"
+
+    def lookups(self, request, model_admin):
+        tenants = tenant_list_for_user(user=request.user, roles=model_admin.tenant_roles)
+        return [(tenant.pk, str(tenant)) for tenant in tenants]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(tenant_id=self.value())
+        return queryset
+
+
 class TenantScopedAdminMixin:
     """Shows and offers only objects of the tenants the staff user belongs to.
 

@@ -83,8 +83,12 @@ def test_default_list_is_newest_first(client_a, people):
         ("_", []),
     ],
 )
-def test_search(client_a, people, search, expected):
+@pytest.mark.parametrize("probe_rows", [2000, 2], ids=["probe", "index"])
+def test_search(client_a, people, search, expected, probe_rows, monkeypatch):
+    """Both ways a search is answered: along the list order, or by the trigram index."""
+    monkeypatch.setattr("contacts.selectors.SEARCH_PROBE_ROWS", probe_rows)
     assert _names(client_a, search=search) == expected
+    assert _all_pages(client_a, 1, search=search) == expected
 
 
 def test_custom_field_filters_are_exact_and_anded(client_a, people, renewal):
@@ -273,8 +277,9 @@ def test_list_runs_a_fixed_number_of_queries(client_a, tenant, vip, renewal):
         contact.identities.create(tenant=tenant, channel="sms", external_id=f"+1415555{i:04d}")
         contact.tag_links.create(tenant=tenant, tag=vip)
     queries_for_page(1)  # the key's first use also records lastUsedAt
-    # key lookup, definitions, tags matching the search, the page, identities, tags
-    assert queries_for_page(2) == queries_for_page(30) == 6
+    # key, definitions, tags matching the search, probe window, its tag links, page,
+    # identities, tags
+    assert queries_for_page(2) == queries_for_page(30) == 8
 
 
 # --- count --------------------------------------------------------------------------

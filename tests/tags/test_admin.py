@@ -27,6 +27,13 @@ def test_changelist_shows_only_the_users_tenants(staff_client, tenant, other_ten
     assert b"theirs" not in response.content
 
 
+def test_tenant_filter_offers_only_the_users_tenants(staff_client, tenant, other_tenant):
+    page = staff_client.get("/admin/tags/tag/").content.decode()
+    assert f"?tenant={tenant.pk}" in page
+    assert other_tenant.pk not in page
+    assert str(other_tenant) not in page
+
+
 def test_another_tenants_tag_cannot_be_opened(staff_client, other_tenant):
     theirs = TagFactory(tenant=other_tenant)
     response = staff_client.get(f"/admin/tags/tag/{theirs.pk}/change/")
