@@ -55,6 +55,9 @@ class Contact(models.Model):
     archived = models.BooleanField(default=False, editable=False)
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The import that created the contact, if one did: in `create` mode a later row
+    # matching it is a `duplicate_in_file`, not a `duplicate`.
+    source_import_id = models.CharField(max_length=30, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -177,3 +180,117 @@ class ContactCountDelta(models.Model):
 
     def __str__(self):
         return f"{self.delta:+d} {'archived' if self.archived else 'active'} ({self.tenant_id})"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ImportMode(models.TextChoices):
+    UPSERT = "upsert"
+    CREATE = "create"
+
+
+class ContactImport(models.Model):
+    """A CSV import job: the stored file, its progress, its outcome.
+
+    `checkpoint_offset`/`checkpoint_row` say how far the file has been applied;
+    they move in the same transaction as each batch's writes, so a worker that
+    dies mid-batch is resumed from the last whole batch. `lease_owner` and
+    `lease_expires_at` say which worker is on it; a lease that is not renewed
+    lapses and another worker may take the job over.
+    """
+
+    id = PrefixedIdField(prefix="imp")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="contact_imports")
+    created_by = models.CharField(max_length=40, editable=False)
+    file_path = models.CharField(max_length=255, editable=False)
+    file_name = models.CharField(max_length=255)
+    file_size = models.BigIntegerField(default=0)
+    delimiter = models.CharField(max_length=1, default=",")
+    header = models.JSONField(default=list)
+    mode = models.CharField(max_length=8, choices=ImportMode.choices, default=ImportMode.UPSERT)
+    dry_run = models.BooleanField(default=False)
+    tag_ids = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_rows = models.IntegerField(null=True, blank=True)
+    processed_rows = models.IntegerField(default=0)
+    created_count = models.IntegerField(default=0)
+    updated_count = models.IntegerField(default=0)
+    skipped_count = models.IntegerField(default=0)
+    failed_count = models.IntegerField(default=0)
+    error_count = models.IntegerField(default=0)
+    ignored_columns = models.JSONField(default=list)
+    failure_code = models.CharField(max_length=32, blank=True, default="")
+    failure_message = models.CharField(max_length=500, blank=True, default="")
+    checkpoint_offset = models.BigIntegerField(default=0)
+    checkpoint_row = models.IntegerField(default=0)
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.IntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="contact_import_recent"),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status__in=["queued", "running"]),
+                name="contact_import_unfinished",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.status})"
+
+
+class ContactImportError(models.Model):
+    """One problem with one row (or one cell) of an import. `column` is "" for the row."""
+
+    contact_import = models.ForeignKey(
+        ContactImport, on_delete=models.CASCADE, related_name="errors", db_index=False
+    )
+    row = models.IntegerField()
+    column = models.CharField(max_length=255, blank=True, default="")
+    code = models.CharField(max_length=32)
+    message = models.CharField(max_length=500)
+    value = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            # A resumed batch can never report the same problem twice.
+            models.UniqueConstraint(
+                fields=["contact_import", "row", "column"], name="uniq_import_error_cell"
+            ),
+        ]
+
+    def __str__(self):
+        return f"row {self.row} {self.column}: {self.code}"
+
+
+class ContactImportKey(models.Model):
+    """What a dry run would have written: each matching key (identity, e-mail, phone) seen
+    so far in the file, and the contact it stands for. Real runs match against real rows;
+    a dry run writes no contacts, so later rows are matched against these instead."""
+
+    contact_import = models.ForeignKey(
+        ContactImport, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    key = models.CharField(max_length=300)
+    contact_ref = models.CharField(max_length=30)
+    created_here = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact_import", "key"], name="uniq_import_key"),
+        ]
+
+    def __str__(self):
+        return self.key

@@ -15,7 +15,15 @@ from flownally_admin.tenancy.models import Tenant
 from tags.models import Tag
 
 from .filtersets import ContactFilters
-from .models import PHONE_CHANNELS, Contact, ContactCountDelta, ContactTag, Identity
+from .models import (
+    PHONE_CHANNELS,
+    Contact,
+    ContactCountDelta,
+    ContactImport,
+    ContactImportError,
+    ContactTag,
+    Identity,
+)
 
 # Fold a bucket's deltas into one row once a count has to add up more than this many.
 COUNT_COMPACT_THRESHOLD = 500
@@ -152,3 +160,43 @@ def contact_search_text(*, name: str, custom_fields: dict, identities) -> str:
     parts = [name, custom_fields.get("cf_email"), custom_fields.get("cf_phone")]
     parts += [i.external_id for i in identities if i.channel in PHONE_CHANNELS]
     return "\n".join(part.lower() for part in parts if part)
+
+
+class ImportNotFound(NotFound):
+    code = "import_not_found"
+    default_detail = "No such import."
+
+
+IMPORT_ERRORS_SHOWN = 1000
+
+
+def contact_import_get(*, tenant: Tenant, import_id: str) -> ContactImport:
+    imp = None
+    if is_valid_id(import_id, "imp"):
+        imp = ContactImport.objects.filter(tenant=tenant, pk=import_id).first()
+    if imp is None:
+        raise ImportNotFound(f"No import with id '{import_id[:64]}'.")
+    return imp
+
+
+def contact_import_first_errors(*, contact_import: ContactImport) -> list[ContactImportError]:
+    """The first errors in row order, as many as an ImportStatus shows."""
+    return list(
+        ContactImportError.objects.filter(contact_import=contact_import).order_by("row", "column")[
+            :IMPORT_ERRORS_SHOWN
+        ]
+    )
+
+
+def contact_import_error_rows(*, contact_import: ContactImport):
+    """Every error as (row, column, code, message, value), streamed in row order."""
+    return (
+        ContactImportError.objects.filter(contact_import=contact_import)
+        .order_by("row", "column")
+        .values_list("row", "column", "code", "message", "value")
+        .iterator(chunk_size=2000)
+    )
+
+
+def contact_import_list(*, tenant: Tenant) -> QuerySet[ContactImport]:
+    return ContactImport.objects.filter(tenant=tenant).order_by("-created_at")

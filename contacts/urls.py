@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .api.imports import ContactImportUploadViewSet, ContactImportViewSet
 from .api.views import ContactViewSet
 
 
@@ -11,6 +12,21 @@ def _view(actions: dict[str, str]):
 urlpatterns = [
     path("contacts", _view({"get": "list", "post": "create"}), name="contacts"),
     path("contacts/count", _view({"get": "count"}), name="contacts-count"),
+    path(
+        "contacts/import",
+        ContactImportUploadViewSet.as_view({"post": "create"}),
+        name="contacts-import",
+    ),
+    path(
+        "contacts/imports/<str:id>",
+        ContactImportViewSet.as_view({"get": "retrieve"}),
+        name="contacts-import-status",
+    ),
+    path(
+        "contacts/imports/<str:id>/errors.csv",
+        ContactImportViewSet.as_view({"get": "errors_csv"}),
+        name="contacts-import-errors",
+    ),
     path(
         "contacts/<str:id>",
         _view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),

@@ -157,6 +157,14 @@ API_MAX_JSON_BODY_BYTES = env.int("API_MAX_JSON_BODY_BYTES", default=1024 * 1024
 # lastUsedAt is written at most this often per key, so reads do not all become writes.
 API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 
+# Contact imports (contract §4): limits, and how much work one batch transaction holds.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=512 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_048_576)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
+IMPORT_MAX_CELL_BYTES = env.int("IMPORT_MAX_CELL_BYTES", default=32 * 1024)
+IMPORT_BATCH_ROWS = env.int("IMPORT_BATCH_ROWS", default=5000)
+IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=120)
+
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -174,6 +182,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE = {
+    # Imports whose worker died (and whose message is not redelivered soon) are resumed.
+    "resume-stale-contact-imports": {
+        "task": "contacts.tasks.contact_import_resume_stale_task",
+        "schedule": 30.0,
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Logging ------------------------------------------------------------------
 LOGGING = {

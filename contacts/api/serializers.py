@@ -4,6 +4,7 @@ from rest_framework import serializers
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField
 
 from ..models import Channel
+from ..selectors import IMPORT_ERRORS_SHOWN, contact_import_first_errors
 
 
 class IdentitySerializer(serializers.Serializer):
@@ -111,3 +112,56 @@ class SetContactCustomFieldValueRequestSerializer(RequestSerializer):
     value = StrictCharField(
         trim_whitespace=False, allow_blank=True, help_text="An empty string clears the value."
     )
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="1-based data row; the header is row 0.")
+    column = serializers.SerializerMethodField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    value = serializers.CharField(help_text="The offending cell, at most 200 characters.")
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_column(self, error) -> str | None:
+        return error.column or None
+
+
+class ImportFailureSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportStatusSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    fileName = serializers.CharField(source="file_name")
+    mode = serializers.CharField()
+    dryRun = serializers.BooleanField(source="dry_run")
+    totalRows = serializers.IntegerField(source="total_rows", allow_null=True)
+    processedRows = serializers.IntegerField(source="processed_rows")
+    createdCount = serializers.IntegerField(source="created_count")
+    updatedCount = serializers.IntegerField(source="updated_count")
+    skippedCount = serializers.IntegerField(source="skipped_count")
+    failedCount = serializers.IntegerField(source="failed_count")
+    ignoredColumns = serializers.ListField(source="ignored_columns", child=serializers.CharField())
+    errors = serializers.SerializerMethodField()
+    errorsTruncated = serializers.SerializerMethodField()
+    failure = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+
+    @extend_schema_field(ImportErrorSerializer(many=True))
+    def get_errors(self, imp) -> list[dict]:
+        return ImportErrorSerializer(
+            contact_import_first_errors(contact_import=imp), many=True
+        ).data
+
+    def get_errorsTruncated(self, imp) -> bool:
+        return imp.error_count > IMPORT_ERRORS_SHOWN
+
+    @extend_schema_field(ImportFailureSerializer(allow_null=True))
+    def get_failure(self, imp) -> dict | None:
+        if not imp.failure_code:
+            return None
+        return {"code": imp.failure_code, "message": imp.failure_message}

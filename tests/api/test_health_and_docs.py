@@ -65,7 +65,13 @@ def test_openapi_document_is_valid_openapi_3_and_describes_every_operation():
         ),
         ("/v1/contacts/{contactId}/tags/{tagId}", "post"): "tagContact",
         ("/v1/contacts/{contactId}/tags/{tagId}", "delete"): "untagContact",
+        ("/v1/contacts/import", "post"): "importContacts",
+        ("/v1/contacts/imports/{id}", "get"): "getImportStatus",
+        ("/v1/contacts/imports/{id}/errors.csv", "get"): "getImportErrorsCsv",
     }
+    upload = document["paths"]["/v1/contacts/import"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert set(upload["responses"]) >= {"202", "413", "415", "422"}
     contact = document["components"]["schemas"]["Contact"]
     assert set(contact["properties"]) == {
         "id",

@@ -1,0 +1,10 @@
+"""CSV import of contacts (contract §4).
+
+sniff.py     the first 64 KiB at upload: encoding, delimiter, header; stores UTF-8
+reader.py    streams rows from the stored file with byte offsets, for resuming
+columns.py   header → what each column means (name, e-mail, identity, field, tags)
+rows.py      one row → a checked contact, through the same rules as the API
+plan.py      a batch of rows → creates, updates and errors (matching, modes)
+writers.py   applying a plan: COPY + set-based SQL on PostgreSQL, bulk ORM elsewhere
+services.py  creating an import, running it (lease, checkpoint, resume, failure)
+"""

@@ -1,0 +1,73 @@
+"""What each column of an import means, from its header cell.
+
+Header matching ignores case, spaces, `_` and `-` (`normalize_header`). The
+recognised names come first; then custom fields by definition name or id;
+anything else is ignored and reported as such.
+"""
+
+from dataclasses import dataclass
+from enum import Enum
+
+from contacts.models import Channel
+
+from .sniff import InvalidCsv, normalize_header
+
+
+class Kind(Enum):
+    NAME = "name"
+    FIELD = "field"  # a custom field value; key = definition id
+    IDENTITY = "identity"  # key = channel
+    TAGS = "tags"
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: Kind
+    key: str = ""
+
+
+RECOGNISED: dict[str, Target] = {
+    "name": Target(Kind.NAME),
+    "email": Target(Kind.FIELD, "cf_email"),
+    "phone": Target(Kind.FIELD, "cf_phone"),
+    "whatsapp": Target(Kind.IDENTITY, Channel.WHATSAPP),
+    "sms": Target(Kind.IDENTITY, Channel.SMS),
+    "emailidentity": Target(Kind.IDENTITY, Channel.EMAIL),
+    "messenger": Target(Kind.IDENTITY, Channel.MESSENGER),
+    "instagram": Target(Kind.IDENTITY, Channel.INSTAGRAM),
+    "livechat": Target(Kind.IDENTITY, Channel.LIVECHAT),
+    "tags": Target(Kind.TAGS),
+}
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    header: tuple[str, ...]
+    targets: tuple[Target | None, ...]  # one per header cell; None = ignored
+
+    @property
+    def ignored(self) -> list[str]:
+        return [name for name, target in zip(self.header, self.targets, strict=True) if not target]
+
+
+def map_columns(header: list[str], definitions) -> ColumnMap:
+    """Map each header cell; two cells meaning the same thing is an InvalidCsv.
+
+    `definitions`: the tenant's live contact-field definitions.
+    """
+    by_name = {}
+    for definition in definitions:
+        by_name.setdefault(normalize_header(definition.name), definition.public_id)
+        by_name.setdefault(normalize_header(definition.public_id), definition.public_id)
+    targets, seen = [], {}
+    for cell in header:
+        normalized = normalize_header(cell)
+        target = RECOGNISED.get(normalized)
+        if target is None and normalized in by_name:
+            target = Target(Kind.FIELD, by_name[normalized])
+        if target is not None:
+            if target in seen:
+                raise InvalidCsv(f"Columns '{seen[target]}' and '{cell}' both set the same thing.")
+            seen[target] = cell
+        targets.append(target)
+    return ColumnMap(header=tuple(header), targets=tuple(targets))

@@ -1,0 +1,116 @@
+"""A batch of checked rows → what to create, what to update, and what to report.
+
+Matching follows the contract: a row's identities first, then its e-mail, then
+its phone. `known` maps each such key to the contact that holds it — from the
+database, from earlier batches (real rows, or a dry run's recorded keys) and,
+as the batch is planned, from its own earlier rows, so the same person twice
+in one file merges (upsert) or is a `duplicate_in_file` (create).
+"""
+
+from dataclasses import dataclass, field
+
+from flownally_admin.ids import new_id
+
+from ..models import ImportMode
+from ..validation import IdentityInput
+from .rows import CheckedRow, RowError
+
+
+@dataclass
+class ContactRef:
+    id: str
+    created_here: bool  # created by this import (a later match is a duplicate_in_file)
+
+
+@dataclass
+class ContactChange:
+    """A contact to create, or what to merge into an existing one."""
+
+    id: str
+    name: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    identities: list[IdentityInput] = field(default_factory=list)
+    tag_names: set[str] = field(default_factory=set)
+
+    def merge(self, row: CheckedRow) -> None:
+        """A later row wins for the name and values it has; identities and tags add up."""
+        if row.name:
+            self.name = row.name
+        self.values.update(row.values)
+        have = {i.key for i in self.identities}
+        self.identities += [i for _, i in row.identities if i.key not in have]
+        self.tag_names.update(row.tag_names)
+
+
+@dataclass
+class BatchPlan:
+    creates: dict[str, ContactChange] = field(default_factory=dict)
+    updates: dict[str, ContactChange] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    new_keys: dict[str, ContactRef] = field(default_factory=dict)
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+def plan_batch(rows: list[CheckedRow], *, mode: str, known: dict[str, ContactRef]) -> BatchPlan:
+    """Decide every row of the batch; `known` is extended with the keys the batch claims."""
+    plan = BatchPlan()
+    for row in rows:
+        plan.errors += row.errors
+        if row.empty:
+            plan.skipped += 1
+        elif row.failed:
+            plan.failed += 1
+        else:
+            _plan_row(row, mode, known, plan)
+    return plan
+
+
+def _plan_row(row: CheckedRow, mode: str, known: dict[str, ContactRef], plan: BatchPlan) -> None:
+    identity_keys, other_keys = row.identity_keys(), row.other_keys()
+    match = next((known[k] for k in identity_keys + other_keys if k in known), None)
+    conflicts = [
+        (column, identity)
+        for (column, identity), key in zip(row.identities, identity_keys, strict=True)
+        if key in known and (match is None or known[key].id != match.id)
+    ]
+    if conflicts:
+        column, identity = conflicts[0]
+        holder = known[f"i:{identity.channel}:{identity.external_id}"].id
+        plan.errors.append(
+            RowError(
+                row.number,
+                column,
+                "identity_conflict",
+                f"{identity.external_id} already belongs to contact {holder}.",
+                identity.external_id,
+            )
+        )
+        plan.failed += 1
+        return
+    if match is not None and mode == ImportMode.CREATE:
+        code, why = (
+            ("duplicate_in_file", "An earlier row of this file has the same")
+            if match.created_here
+            else ("duplicate", f"Contact {match.id} has the same")
+        )
+        plan.errors.append(RowError(row.number, "", code, f"{why} identity, e-mail or phone."))
+        plan.failed += 1
+        return
+    if match is None:
+        match = ContactRef(new_id("ctc"), created_here=True)
+        plan.creates[match.id] = ContactChange(match.id)
+        plan.created += 1
+    else:
+        plan.updated += 1
+    change = plan.creates.get(match.id) or plan.updates.setdefault(
+        match.id, ContactChange(match.id)
+    )
+    change.merge(row)
+    for key in identity_keys:
+        known[key] = plan.new_keys[key] = match
+    for key in other_keys:  # e-mail and phone are not unique: the first holder keeps them
+        if key not in known:
+            known[key] = plan.new_keys[key] = match

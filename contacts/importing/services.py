@@ -1,0 +1,273 @@
+"""Creating an import from an upload, and running it in a worker.
+
+Running is resumable and exactly-once: each batch's writes, its errors, the
+counts and the checkpoint (byte offset and row number) commit in one
+transaction, so a worker killed at any instant leaves the job at the end of
+its last whole batch, and whoever resumes it continues from there. A worker
+holds a lease on the job while it works; a lease that is not renewed lapses
+and `contact_import_resume_stale` hands the job to another worker.
+"""
+
+import logging
+import os
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from customfields.models import EntityType
+from customfields.selectors import custom_field_definition_list
+from flownally_admin.errors import ApplicationError, ValidationFailed
+from flownally_admin.tenancy.models import Tenant
+from tags.models import Tag
+
+from ..models import ContactImport, ContactImportKey, ImportMode, ImportStatus
+from ..validation import ContactRules
+from .columns import map_columns
+from .plan import plan_batch
+from .reader import ImportLimitExceeded, count_rows, read_rows
+from .rows import check_row
+from .sniff import SNIFF_BYTES, InvalidCsv, inspect_upload, store_upload
+from .writers import apply_plan, known_keys
+
+logger = logging.getLogger(__name__)
+
+BATCH_ATTEMPTS = 3
+
+
+class InvalidCsvUpload(ApplicationError):
+    code = "invalid_csv"
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (ours stalled past its lease); stop quietly."""
+
+
+def contact_import_create(
+    *,
+    tenant: Tenant,
+    created_by: str,
+    upload,
+    mode: str = ImportMode.UPSERT,
+    dry_run: bool = False,
+    tag_ids: list[str] | None = None,
+) -> ContactImport:
+    """Check the upload's head, store it as UTF-8 and queue the job (after commit)."""
+    from ..tasks import contact_import_run_task
+
+    tag_ids = list(dict.fromkeys(tag_ids or []))
+    known_tags = set(Tag.objects.filter(tenant=tenant, pk__in=tag_ids).values_list("pk", flat=True))
+    unknown = [(i, t) for i, t in enumerate(tag_ids) if t not in known_tags]
+    if unknown:
+        raise ValidationFailed.from_tuples(
+            [(f"tagIds[{i}]", "unknown_tag", f"No tag with id '{t[:64]}'.") for i, t in unknown]
+        )
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    try:
+        shape = inspect_upload(head)
+        definitions = custom_field_definition_list(tenant=tenant, entity_type=EntityType.CONTACT)
+        columns = map_columns(shape.header, definitions)
+    except InvalidCsv as exc:
+        raise InvalidCsvUpload(exc.message) from None
+    imp = ContactImport(
+        tenant=tenant,
+        created_by=created_by,
+        file_name=os.path.basename(upload.name or "upload.csv")[:255],
+        delimiter=shape.delimiter,
+        header=shape.header,
+        ignored_columns=columns.ignored,
+        mode=mode,
+        dry_run=dry_run,
+        tag_ids=tag_ids,
+    )
+    imp.file_path, imp.file_size = store_upload(
+        upload, shape, default_storage, f"imports/{tenant.pk}/{imp.pk}.csv"
+    )
+    imp.save(force_insert=True)
+    transaction.on_commit(lambda: contact_import_run_task.delay(imp.pk))
+    return imp
+
+
+def contact_import_run(*, import_id: str) -> None:
+    """Run (or resume) the import until it completes or fails; returns early if another
+    worker holds it or it is already finished."""
+    worker = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    imp = _claim(import_id, worker)
+    if imp is None:
+        return
+    try:
+        _run(imp, worker)
+    except LeaseLost:
+        logger.warning("Import %s: lease lost to another worker; stopping", import_id)
+    except ImportLimitExceeded as exc:
+        _fail(imp, worker, exc.code, exc.message)
+    except Exception:
+        logger.exception("Import %s failed", import_id)
+        _fail(imp, worker, "internal_error", "The import stopped on an internal error.")
+
+
+def contact_import_resume_stale() -> list[str]:
+    """Queue again every unfinished import whose worker stopped renewing its lease."""
+    from ..tasks import contact_import_run_task
+
+    now = timezone.now()
+    stale = list(
+        ContactImport.objects.filter(
+            Q(lease_expires_at__lt=now)
+            | Q(lease_expires_at__isnull=True, created_at__lt=now - timedelta(minutes=1)),
+            status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING],
+        ).values_list("pk", flat=True)
+    )
+    for import_id in stale:
+        contact_import_run_task.delay(import_id)
+    return stale
+
+
+# --- running ------------------------------------------------------------------------
+
+
+def _lease_until():
+    return timezone.now() + timedelta(seconds=settings.IMPORT_LEASE_SECONDS)
+
+
+def _claim(import_id: str, worker: str) -> ContactImport | None:
+    now = timezone.now()
+    claimed = ContactImport.objects.filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now),
+        pk=import_id,
+        status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING],
+    ).update(
+        status=ImportStatus.RUNNING,
+        lease_owner=worker,
+        lease_expires_at=_lease_until(),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return None
+    imp = ContactImport.objects.select_related("tenant").get(pk=import_id)
+    if imp.started_at is None:
+        imp.started_at = now
+        imp.save(update_fields=["started_at"])
+    return imp
+
+
+def _run(imp: ContactImport, worker: str) -> None:
+    definitions = custom_field_definition_list(tenant=imp.tenant, entity_type=EntityType.CONTACT)
+    try:
+        columns = map_columns(imp.header, definitions)
+    except InvalidCsv as exc:  # a field was renamed onto another column's meaning since upload
+        _fail(imp, worker, "invalid_csv", exc.message)
+        return
+    rules = ContactRules.load(imp.tenant)
+    limits = {
+        "max_rows": settings.IMPORT_MAX_ROWS,
+        "max_columns": settings.IMPORT_MAX_COLUMNS,
+        "max_cell_bytes": settings.IMPORT_MAX_CELL_BYTES,
+    }
+    with default_storage.open(imp.file_path, "rb") as file:
+        if imp.total_rows is None:
+            imp.total_rows = count_rows(
+                file, delimiter=imp.delimiter, max_rows=settings.IMPORT_MAX_ROWS
+            )
+            _save_progress(imp, worker, ["total_rows"])
+        file.seek(0)
+        rows = read_rows(
+            file,
+            delimiter=imp.delimiter,
+            header_columns=len(imp.header),
+            start_offset=imp.checkpoint_offset,
+            start_row=imp.checkpoint_row,
+            **limits,
+        )
+        batch = []
+        for raw in rows:
+            batch.append(check_row(raw, columns, rules))
+            if len(batch) >= settings.IMPORT_BATCH_ROWS:
+                _apply_batch(imp, worker, batch)
+                batch = []
+        if batch:
+            _apply_batch(imp, worker, batch)
+    _finish(imp, worker)
+
+
+def _apply_batch(imp: ContactImport, worker: str, batch) -> None:
+    """Plan and write one batch with its checkpoint; retried if a concurrent writer
+    claimed one of its identities between our lookup and our insert."""
+    for attempt in range(BATCH_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    # Imports of one tenant take turns per batch, so each sees the other's
+                    # contacts before it matches: racing files never create duplicates.
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SELECT pg_advisory_xact_lock(hashtext(%s))", [imp.tenant_id]
+                        )
+                plan = plan_batch(batch, mode=imp.mode, known=known_keys(imp, batch))
+                apply_plan(imp, plan)
+                imp.processed_rows += len(batch)
+                imp.created_count += plan.created
+                imp.updated_count += plan.updated
+                imp.skipped_count += plan.skipped
+                imp.failed_count += plan.failed
+                imp.error_count += len(plan.errors)
+                imp.checkpoint_offset = batch[-1].end_offset
+                imp.checkpoint_row = batch[-1].number
+                _save_progress(
+                    imp,
+                    worker,
+                    [
+                        "processed_rows",
+                        "created_count",
+                        "updated_count",
+                        "skipped_count",
+                        "failed_count",
+                        "error_count",
+                        "checkpoint_offset",
+                        "checkpoint_row",
+                    ],
+                )
+            return
+        except IntegrityError:
+            imp.refresh_from_db()
+            if attempt == BATCH_ATTEMPTS - 1:
+                raise
+
+
+def _save_progress(imp: ContactImport, worker: str, fields: list[str]) -> None:
+    """Save progress and renew the lease, if it is still ours."""
+    imp.lease_expires_at = _lease_until()
+    values = {name: getattr(imp, name) for name in fields}
+    renewed = ContactImport.objects.filter(pk=imp.pk, lease_owner=worker).update(
+        lease_expires_at=imp.lease_expires_at, **values
+    )
+    if not renewed:
+        raise LeaseLost()
+
+
+def _finish(imp: ContactImport, worker: str) -> None:
+    with transaction.atomic():
+        if imp.dry_run:
+            ContactImportKey.objects.filter(contact_import=imp).delete()
+        imp.status, imp.finished_at = ImportStatus.COMPLETED, timezone.now()
+        _release(imp, worker, ["status", "finished_at"])
+
+
+def _fail(imp: ContactImport, worker: str, code: str, message: str) -> None:
+    with transaction.atomic():
+        ContactImportKey.objects.filter(contact_import=imp).delete()
+        imp.status, imp.finished_at = ImportStatus.FAILED, timezone.now()
+        imp.failure_code, imp.failure_message = code, message[:500]
+        _release(imp, worker, ["status", "finished_at", "failure_code", "failure_message"])
+
+
+def _release(imp: ContactImport, worker: str, fields: list[str]) -> None:
+    values = {name: getattr(imp, name) for name in fields}
+    ContactImport.objects.filter(pk=imp.pk, lease_owner=worker).update(
+        lease_owner="", lease_expires_at=None, **values
+    )

@@ -1,0 +1,329 @@
+"""Applying a batch plan: what the lookups found, what the plan says, written set-wise.
+
+`known_keys` reads which contacts hold a batch's keys (three queries whatever
+the batch size). `apply_plan` writes the creates, merges, tag links, errors and
+(dry runs) keys of one batch: on PostgreSQL with COPY into the tables or into
+temporary staging tables merged by one statement each; elsewhere with the
+ORM's bulk operations. Both run inside the batch's transaction.
+"""
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from flownally_admin.ids import new_id
+from tags.models import Tag
+
+from ..models import (
+    Contact,
+    ContactImport,
+    ContactImportError,
+    ContactImportKey,
+    ContactTag,
+    Identity,
+)
+from ..selectors import contact_search_text
+from ..services import contact_count_add
+from .plan import BatchPlan, ContactRef
+from .rows import CheckedRow
+
+
+def known_keys(imp: ContactImport, rows: list[CheckedRow]) -> dict[str, ContactRef]:
+    """Which contacts hold the identities, e-mails and phones of these rows."""
+    identities = {i.key for row in rows for _, i in row.identities}
+    emails = {row.values["cf_email"] for row in rows if "cf_email" in row.values}
+    phones = {row.values["cf_phone"] for row in rows if "cf_phone" in row.values}
+    known: dict[str, ContactRef] = {}
+    if imp.dry_run:
+        keys = {k for row in rows for k in row.identity_keys() + row.other_keys()}
+        for key, ref, created_here in ContactImportKey.objects.filter(
+            contact_import=imp, key__in=keys
+        ).values_list("key", "contact_ref", "created_here"):
+            known[key] = ContactRef(ref, created_here)
+    if identities:
+        held = Identity.objects.filter(
+            tenant_id=imp.tenant_id,
+            active=True,
+            channel__in={channel for channel, _ in identities},
+            external_id__in={external_id for _, external_id in identities},
+        ).values_list("channel", "external_id", "contact_id", "contact__source_import_id")
+        for channel, external_id, contact_id, source in held:
+            if (channel, external_id) in identities:
+                known.setdefault(
+                    f"i:{channel}:{external_id}", ContactRef(contact_id, source == imp.pk)
+                )
+    for prefix, field, wanted in [("e", "cf_email", emails), ("p", "cf_phone", phones)]:
+        if not wanted:
+            continue
+        holders = (
+            Contact.objects.filter(
+                tenant_id=imp.tenant_id,
+                deleted_at__isnull=True,
+                **{f"custom_fields__{field}__in": list(wanted)},
+            )
+            .order_by("created_at", "id")
+            .values_list(f"custom_fields__{field}", "id", "source_import_id")
+        )
+        for value, contact_id, source in holders:
+            known.setdefault(f"{prefix}:{value}", ContactRef(contact_id, source == imp.pk))
+    return known
+
+
+@dataclass
+class _Rows:
+    """The batch as plain table rows, ready for COPY or bulk_create."""
+
+    contacts: list[tuple]
+    updates: list[tuple]  # (id, name, custom_fields json, search_text)
+    identities: list[tuple]
+    links: list[tuple]  # (contact_id, tag_id)
+    errors: list[tuple]
+    keys: list[tuple]
+
+
+def apply_plan(imp: ContactImport, plan: BatchPlan) -> None:
+    rows = _prepare(imp, plan)
+    if connection.vendor == "postgresql":
+        _write_postgres(imp, rows)
+    else:
+        _write_orm(imp, rows)
+    if not imp.dry_run:
+        contact_count_add(tenant=imp.tenant, archived=False, delta=len(rows.contacts))
+
+
+def _prepare(imp: ContactImport, plan: BatchPlan) -> _Rows:
+    now = timezone.now()
+    errors = [(imp.pk, e.row, e.column, e.code, e.message[:500], e.value) for e in plan.errors]
+    if imp.dry_run:
+        keys = [(imp.pk, key, ref.id, ref.created_here) for key, ref in plan.new_keys.items()]
+        return _Rows([], [], [], [], errors, keys)
+    tag_ids = _tag_ids(
+        imp, {n for c in (*plan.creates.values(), *plan.updates.values()) for n in c.tag_names}
+    )
+    contacts, identities, links = [], [], []
+    for change in plan.creates.values():
+        search_text = contact_search_text(
+            name=change.name, custom_fields=change.values, identities=change.identities
+        )
+        contacts.append(
+            (
+                change.id,
+                imp.tenant_id,
+                change.name,
+                json.dumps(change.values),
+                search_text,
+                imp.created_by,
+                now,
+                now,
+                False,
+                imp.pk,
+            )
+        )
+        identities += [_identity_row(imp, change.id, i, now) for i in change.identities]
+        links += [(change.id, t) for t in _contact_tags(imp, change, tag_ids)]
+    updates = []
+    if plan.updates:
+        current = {
+            c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=list(plan.updates))
+        }
+        held = defaultdict(list)
+        for identity in Identity.objects.filter(contact_id__in=list(plan.updates), active=True):
+            held[identity.contact_id].append(identity)
+        for change in plan.updates.values():
+            contact = current[change.id]
+            have = {(i.channel, i.external_id) for i in held[change.id]}
+            added = [i for i in change.identities if i.key not in have]
+            name = change.name or contact.name
+            values = {**contact.custom_fields, **change.values}
+            search_text = contact_search_text(
+                name=name, custom_fields=values, identities=[*held[change.id], *added]
+            )
+            updates.append((change.id, name, json.dumps(values), search_text))
+            identities += [_identity_row(imp, change.id, i, now) for i in added]
+            links += [(change.id, t) for t in _contact_tags(imp, change, tag_ids)]
+    return _Rows(contacts, updates, identities, links, errors, [])
+
+
+def _identity_row(imp: ContactImport, contact_id: str, identity, now) -> tuple:
+    return (
+        new_id("idt"),
+        imp.tenant_id,
+        contact_id,
+        identity.channel,
+        identity.external_id,
+        json.dumps(identity.metadata),
+        True,
+        now,
+    )
+
+
+def _contact_tags(imp: ContactImport, change, tag_ids: dict[str, str]) -> set[str]:
+    return set(imp.tag_ids) | {tag_ids[name.lower()] for name in change.tag_names}
+
+
+def _tag_ids(imp: ContactImport, names: set[str]) -> dict[str, str]:
+    """Tag ids by lower-cased name; tags named in the file that do not exist are created."""
+    if not names:
+        return {}
+    wanted = {name.lower(): name for name in names}
+
+    def existing():
+        return dict(
+            Tag.objects.filter(tenant_id=imp.tenant_id)
+            .annotate(key=Lower("name"))
+            .filter(key__in=list(wanted))
+            .values_list("key", "pk")
+        )
+
+    found = existing()
+    missing = [name for key, name in wanted.items() if key not in found]
+    if missing:
+        Tag.objects.bulk_create(
+            [
+                Tag(tenant_id=imp.tenant_id, name=name, created_by=imp.created_by)
+                for name in missing
+            ],
+            ignore_conflicts=True,  # a concurrent creator of the same name wins; we reuse it
+        )
+        found = existing()
+    return found
+
+
+# --- PostgreSQL: COPY ---------------------------------------------------------------------
+
+_STAGING = {
+    "import_contact_updates": "id varchar(30), name varchar(255), custom_fields jsonb, "
+    "search_text text",
+    "import_contact_tags": "contact_id varchar(30), tag_id varchar(30)",
+    "import_errors": "contact_import_id varchar(30), row integer, col varchar(255), "
+    "code varchar(32), message varchar(500), value varchar(200)",
+    "import_keys": "contact_import_id varchar(30), key varchar(300), contact_ref varchar(30), "
+    "created_here boolean",
+}
+
+
+def _write_postgres(imp: ContactImport, rows: _Rows) -> None:
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg 3 cursor: COPY
+        for table, columns in _STAGING.items():
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns}) ON COMMIT DELETE ROWS"
+            )
+        _copy(
+            raw,
+            "contacts_contact (id, tenant_id, name, custom_fields, search_text, "
+            "created_by, created_at, updated_at, archived, source_import_id)",
+            rows.contacts,
+        )
+        _copy(
+            raw,
+            "contacts_identity (id, tenant_id, contact_id, channel, external_id, "
+            "metadata, active, created_at)",
+            rows.identities,
+        )
+        if rows.updates:
+            _copy(raw, "import_contact_updates", rows.updates)
+            cursor.execute(
+                "UPDATE contacts_contact c SET name = u.name, custom_fields = u.custom_fields, "
+                "search_text = u.search_text, updated_at = now() "
+                "FROM import_contact_updates u WHERE c.id = u.id"
+            )
+        if rows.links:
+            _copy(raw, "import_contact_tags", rows.links)
+            cursor.execute(
+                "INSERT INTO contacts_contacttag (tenant_id, contact_id, tag_id, created_at) "
+                "SELECT %s, contact_id, tag_id, now() FROM import_contact_tags "
+                "ON CONFLICT (contact_id, tag_id) DO NOTHING",
+                [imp.tenant_id],
+            )
+        if rows.errors:
+            _copy(raw, "import_errors", rows.errors)
+            cursor.execute(
+                "INSERT INTO contacts_contactimporterror "
+                '(contact_import_id, row, "column", code, message, value) '
+                "SELECT contact_import_id, row, col, code, message, value FROM import_errors "
+                'ON CONFLICT (contact_import_id, row, "column") DO NOTHING'
+            )
+        if rows.keys:
+            _copy(raw, "import_keys", rows.keys)
+            cursor.execute(
+                "INSERT INTO contacts_contactimportkey (contact_import_id, key, contact_ref, "
+                "created_here) SELECT * FROM import_keys "
+                "ON CONFLICT (contact_import_id, key) DO NOTHING"
+            )
+
+
+def _copy(raw_cursor, target: str, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    with raw_cursor.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+# --- Other databases: bulk ORM ------------------------------------------------------------
+
+
+def _write_orm(imp: ContactImport, rows: _Rows) -> None:
+    fields = (
+        "id",
+        "tenant_id",
+        "name",
+        "custom_fields",
+        "search_text",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "archived",
+        "source_import_id",
+    )
+    Contact.objects.bulk_create(
+        [Contact(**dict(zip(fields, _json(row, 3), strict=True))) for row in rows.contacts]
+    )
+    id_fields = (
+        "id",
+        "tenant_id",
+        "contact_id",
+        "channel",
+        "external_id",
+        "metadata",
+        "active",
+        "created_at",
+    )
+    Identity.objects.bulk_create(
+        [Identity(**dict(zip(id_fields, _json(row, 5), strict=True))) for row in rows.identities]
+    )
+    now = timezone.now()
+    for contact_id, name, values, search_text in rows.updates:
+        Contact.objects.filter(pk=contact_id).update(
+            name=name, custom_fields=json.loads(values), search_text=search_text, updated_at=now
+        )
+    ContactTag.objects.bulk_create(
+        [ContactTag(tenant_id=imp.tenant_id, contact_id=c, tag_id=t) for c, t in rows.links],
+        ignore_conflicts=True,
+    )
+    ContactImportError.objects.bulk_create(
+        [
+            ContactImportError(
+                contact_import_id=i, row=r, column=col, code=code, message=m, value=v
+            )
+            for i, r, col, code, m, v in rows.errors
+        ],
+        ignore_conflicts=True,
+    )
+    ContactImportKey.objects.bulk_create(
+        [
+            ContactImportKey(contact_import_id=i, key=k, contact_ref=ref, created_here=here)
+            for i, k, ref, here in rows.keys
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _json(row: tuple, position: int) -> tuple:
+    """The row with its JSON column (a string, for COPY) parsed back for the ORM."""
+    return (*row[:position], json.loads(row[position]), *row[position + 1 :])
