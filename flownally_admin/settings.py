@@ -182,6 +182,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Imports run on their own queue so long files never hold up short tasks.
+CELERY_TASK_ROUTES = {"contacts.tasks.contact_import_run_task": {"queue": "imports"}}
 CELERY_BEAT_SCHEDULE = {
     # Imports whose worker died (and whose message is not redelivered soon) are resumed.
     "resume-stale-contact-imports": {

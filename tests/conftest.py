@@ -6,9 +6,11 @@ a failure, so a green CI run always exercised PostgreSQL and Redis.
 """
 
 import os
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -97,13 +99,9 @@ def yesterday():
     return timezone.now() - timedelta(days=1)
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
-    """A real Celery worker process consuming from the Redis broker, on the test database.
-
-    Session-scoped: it starts once, with the first test that needs it. Tests using
-    it must be `transaction=True` so that what they write is visible to the worker.
-    """
+def start_worker(*, queue: str = "celery", env: dict | None = None, pool: str = "solo"):
+    """Start a real Celery worker process on the test database and the Redis broker; returns
+    it once it answers a ping. The caller stops it (terminate, or SIGKILL to test crashes)."""
     from django.db import connection
 
     from flownally_admin.celery import app
@@ -113,13 +111,7 @@ def celery_worker(django_db_setup, django_db_blocker):
         f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
         f":{db['PORT'] or 5432}/{db['NAME']}"
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
-    app.control.purge()  # nothing left over from an earlier run may reach this database
+    name = f"test-{uuid.uuid4().hex[:8]}@%h"
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -128,25 +120,58 @@ def celery_worker(django_db_setup, django_db_blocker):
             "-A",
             "flownally_admin",
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",
             "--loglevel=WARNING",
             "--without-gossip",
             "--without-mingle",
+            "-Q",
+            queue,
+            "-n",
+            name,
         ],
-        env=env,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            **(env or {}),
+        },
         cwd=Path(__file__).resolve().parent.parent,
     )
-    app.conf.task_always_eager = False
+    hostname = name.replace("%h", socket.gethostname())
+    wait_until(
+        lambda: app.control.ping(destination=[hostname], timeout=0.5),
+        timeout=60,
+        what="the Celery worker",
+    )
+    return worker
+
+
+def stop_worker(worker) -> None:
+    worker.terminate()
     try:
-        wait_until(lambda: app.control.ping(timeout=0.5), timeout=60, what="the Celery worker")
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A worker on the default queue, started once with the first test that needs it.
+
+    Tests using it must be `transaction=True` so that what they write is visible to it.
+    """
+    from flownally_admin.celery import app
+
+    app.control.purge()  # nothing left over from an earlier run may reach this database
+    app.conf.task_always_eager = False
+    worker = start_worker()
+    try:
         yield worker
     finally:
         app.conf.task_always_eager = True
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
 
 
 def wait_until(condition, *, timeout: float, what: str, interval: float = 0.1):
