@@ -57,20 +57,22 @@ def known_keys(imp: ContactImport, rows: list[CheckedRow]) -> dict[str, ContactR
                     f"i:{channel}:{external_id}", ContactRef(contact_id, source == imp.pk)
                 )
     for prefix, field, wanted in [("e", "cf_email", emails), ("p", "cf_phone", phones)]:
-        if not wanted:
-            continue
-        holders = (
-            Contact.objects.filter(
-                tenant_id=imp.tenant_id,
-                deleted_at__isnull=True,
-                **{f"custom_fields__{field}__in": list(wanted)},
-            )
-            .order_by("created_at", "id")
-            .values_list(f"custom_fields__{field}", "id", "source_import_id")
-        )
-        for value, contact_id, source in holders:
-            known.setdefault(f"{prefix}:{value}", ContactRef(contact_id, source == imp.pk))
+        if wanted:
+            for value, contact_id, source in _holders(imp.tenant_id, field, sorted(wanted)):
+                known.setdefault(f"{prefix}:{value}", ContactRef(contact_id, source == imp.pk))
     return known
+
+
+def _holders(tenant_id: str, field: str, values: list[str]):
+    """(value, contact id, source import) of live contacts holding these e-mails or phones,
+    oldest first (served by the `contact_by_email` / `contact_by_phone` indexes)."""
+    return (
+        Contact.objects.filter(
+            tenant_id=tenant_id, deleted_at__isnull=True, **{f"custom_fields__{field}__in": values}
+        )
+        .order_by("created_at", "id")
+        .values_list(f"custom_fields__{field}", "id", "source_import_id")
+    )
 
 
 @dataclass
