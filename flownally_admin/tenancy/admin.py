@@ -26,8 +26,10 @@ class TenantListFilter(admin.SimpleListFilter):
 class TenantScopedAdminMixin:
     """Shows and offers only objects of the tenants the staff user belongs to.
 
-    `tenant_roles` narrows that to tenants where the user holds one of those
-    roles (definitions and keys are for owners and admins, not agents).
+    Access follows the user's memberships, not Django's per-model permissions:
+    a staff member may use this admin where they hold a role in `tenant_roles`
+    (any role when None; definitions and keys are for owners and admins, not
+    agents). A superuser sees every tenant.
     """
 
     tenant_field = "tenant"
@@ -49,27 +51,30 @@ class TenantScopedAdminMixin:
 
     def has_tenant_access(self, request) -> bool:
         """Whether the user may use this admin at all; asked many times a page, so cached."""
-        if request.user.is_superuser:
+        user = request.user
+        if user.is_superuser:
             return True
+        if not (user.is_active and user.is_staff):
+            return False
         cache = request.__dict__.setdefault("_tenant_access", {})
         if self.tenant_roles not in cache:
             cache[self.tenant_roles] = self.user_tenants(request).exists()
         return cache[self.tenant_roles]
 
     def has_module_permission(self, request):
-        return super().has_module_permission(request) and self.has_tenant_access(request)
+        return self.has_tenant_access(request)
 
     def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and self.has_tenant_access(request)
+        return self.has_tenant_access(request)
 
     def has_add_permission(self, request):
-        return super().has_add_permission(request) and self.has_tenant_access(request)
+        return self.has_tenant_access(request)
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self.has_tenant_access(request)
+        return self.has_tenant_access(request)
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self.has_tenant_access(request)
+        return self.has_tenant_access(request)
 
 
 class MembershipInline(admin.TabularInline):
