@@ -1,11 +1,9 @@
 """Operations 7 and 8 and the errors.csv extension: CSV imports over the API."""
 
-import csv
 import hashlib
 
 from django.conf import settings
 from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
-from django.http import StreamingHttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -21,12 +19,11 @@ from flownally_admin.api.schema import problem_responses
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField
 from flownally_admin.api.views import ApiViewSet
 
+from ..importing.report import error_csv_response
 from ..importing.services import contact_import_create
 from ..models import ImportMode
-from ..selectors import contact_import_error_rows, contact_import_get
+from ..selectors import contact_import_get
 from .serializers import ImportStatusSerializer
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FileTooLarge(exceptions.APIException):
@@ -161,9 +158,7 @@ class ContactImportViewSet(ApiViewSet):
     )
     def errors_csv(self, request, id):
         imp = contact_import_get(tenant=self.tenant, import_id=id)
-        response = StreamingHttpResponse(_error_lines(imp), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{imp.pk}-errors.csv"'
-        return response
+        return error_csv_response(imp)
 
 
 def _digest(payload) -> str:
@@ -176,24 +171,3 @@ def _digest(payload) -> str:
     options = {k: v for k, v in payload.validated_data.items() if k != "file"}
     digest.update(repr(sorted(options.items())).encode())
     return digest.hexdigest()
-
-
-class _Line:
-    """A write-only file that hands back what csv.writer wrote, for streaming."""
-
-    def write(self, text):
-        return text
-
-
-def neutralize(cell: str) -> str:
-    """Keep spreadsheets from running a cell as a formula (CSV injection)."""
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
-
-
-def _error_lines(imp):
-    writer = csv.writer(_Line())
-    yield "\ufeff" + writer.writerow(["row", "column", "code", "message", "value"])
-    for row, column, code, message, value in contact_import_error_rows(contact_import=imp):
-        yield writer.writerow(
-            [row, neutralize(column), code, neutralize(message), neutralize(value)]
-        )

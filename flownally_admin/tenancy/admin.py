@@ -1,10 +1,31 @@
 """Admin for tenancy, and the mixin that scopes every other admin to the user's tenants."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Q
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
-from .models import Membership, Tenant, User
+from flownally_admin.errors import ApplicationError, ValidationFailed
+
+from .models import ApiKey, Membership, ServiceAccount, Tenant, User
+from .scopes import ALL_SCOPES, Role
 from .selectors import tenant_list_for_user
+from .services import (
+    api_key_create,
+    api_key_revoke,
+    service_account_create,
+    service_account_rename,
+    service_account_validate,
+)
 
 
 class TenantListFilter(admin.SimpleListFilter):
@@ -96,3 +117,286 @@ class TenantAdmin(admin.ModelAdmin):
 @admin.register(User)
 class FlownallyUserAdmin(UserAdmin):
     inlines = [MembershipInline]
+
+
+class ApiKeyColumns:
+    """How a key is shown wherever keys are listed: by prefix, never by token."""
+
+    @admin.display(description="key", ordering="token_prefix")
+    def key(self, key):
+        return f"{key.token_prefix}…"
+
+    @admin.display(description="scopes")
+    def scope_list(self, key):
+        return ", ".join(key.scopes)
+
+    @admin.display(description="status")
+    def status(self, key):
+        if key.revoked_at is not None:
+            return "revoked"
+        return "active" if key.is_usable() else "expired"
+
+
+class ApiKeyInline(ApiKeyColumns, admin.TabularInline):
+    """A service account's keys, read-only: keys are created and revoked in their own admin."""
+
+    model = ApiKey
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["key", "role", "scope_list", "created_at", "expires_at", "last_used_at", "status"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+
+    # The account's admin has already decided who may look; the keys shown are its own.
+    def has_view_permission(self, request, obj=None):
+        return True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ServiceAccountAdminForm(forms.ModelForm):
+    # No field-level length/required checks: the service's rules and messages apply.
+    name = forms.CharField(strip=False, required=False)
+
+    class Meta:
+        model = ServiceAccount
+        fields = ["name", "tenant"]
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant = cleaned.get("tenant") or getattr(self.instance, "tenant", None)
+        if tenant is None:
+            return cleaned
+        try:
+            cleaned["name"] = service_account_validate(
+                tenant=tenant, name=cleaned.get("name"), account_id=self.instance.pk
+            )
+        except ValidationFailed as exc:
+            self.add_error("name", exc.violations[0].message)
+        except ApplicationError as exc:
+            self.add_error("name", exc.detail)
+        return cleaned
+
+
+@admin.register(ServiceAccount)
+class ServiceAccountAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    """Machine identities of the tenant and their keys; for owners and admins."""
+
+    tenant_roles = (Role.OWNER, Role.ADMIN)
+    form = ServiceAccountAdminForm
+    list_display = ["name", "tenant", "created_at", "active_key_count"]
+    list_filter = [TenantListFilter]
+    list_select_related = ["tenant"]
+    search_fields = ["name"]
+    ordering = ["name"]
+    inlines = [ApiKeyInline]
+
+    def get_queryset(self, request):
+        now = timezone.now()
+        usable = Q(api_keys__revoked_at__isnull=True) & (
+            Q(api_keys__expires_at__isnull=True) | Q(api_keys__expires_at__gt=now)
+        )
+        return super().get_queryset(request).annotate(active_keys=Count("api_keys", filter=usable))
+
+    @admin.display(description="active keys", ordering="active_keys")
+    def active_key_count(self, account):
+        return account.active_keys
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["tenant", "created_at"] if obj else ["created_at"]
+
+    # Deleting an account would delete its keys' records with it; keys are revoked instead.
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        """Writes go through the tenancy services."""
+        if change:
+            service_account_rename(account=obj, name=obj.name)
+        else:
+            saved = service_account_create(tenant=obj.tenant, name=obj.name)
+            obj.pk, obj.created_at = saved.pk, saved.created_at
+
+
+class ApiKeyCreateForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in ALL_SCOPES],
+        initial=list(ALL_SCOPES),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["service_account", "role", "scopes", "expires_at"]
+
+
+class RevokedListFilter(admin.SimpleListFilter):
+    title = "revoked"
+    parameter_name = "revoked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(revoked_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ApiKeyColumns, TenantScopedAdminMixin, admin.ModelAdmin):
+    """API keys, for owners and admins: created once, then only read or revoked.
+
+    The token is generated by the service and shown on the page that answers the
+    add form; it is not kept anywhere (not in the session, nor the admin log), so
+    that page is the only time anyone sees it.
+    """
+
+    tenant_roles = (Role.OWNER, Role.ADMIN)
+    form = ApiKeyCreateForm
+    change_fields = [
+        "key",
+        "service_account",
+        "tenant",
+        "role",
+        "scope_list",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "status",
+    ]
+    list_display = [
+        "key",
+        "service_account",
+        "tenant",
+        "role",
+        "scope_list",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "status",
+    ]
+    list_filter = [TenantListFilter, "role", RevokedListFilter]
+    list_select_related = ["service_account__tenant", "tenant"]
+    search_fields = ["token_prefix", "service_account__name"]
+    ordering = ["-created_at"]
+    actions = ["revoke_selected"]
+
+    def get_fields(self, request, obj=None):
+        return self.change_fields if obj else ["service_account", "role", "scopes", "expires_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.change_fields if obj else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "service_account":
+            kwargs["queryset"] = ServiceAccount.objects.filter(
+                tenant__in=self.user_tenants(request)
+            ).select_related("tenant")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # Keys are never edited (only revoked) and never deleted (revoking keeps the record).
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request, obj=None):
+        return self.has_tenant_access(request)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Saving always leads to the page showing the token, never to another form.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().add_view(request, form_url, extra_context)
+
+    # Kept out of error reports, here and in the service this calls.
+    @sensitive_variables("token")
+    def save_model(self, request, obj, form, change):
+        """Creates the key through the service; the token rides on the instance to the response."""
+        key, token = api_key_create(
+            service_account=form.cleaned_data["service_account"],
+            role=form.cleaned_data["role"],
+            scopes=form.cleaned_data["scopes"],
+            expires_at=form.cleaned_data["expires_at"],
+        )
+        for field in ApiKey._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(key, field.attname))
+        obj._state.adding = False
+        obj._token = token
+
+    @sensitive_variables("context")
+    def response_add(self, request, obj, post_url_continue=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "API key created",
+            "key": obj,
+            "token": obj._token,
+        }
+        return TemplateResponse(request, "admin/tenancy/apikey/created.html", context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["show_revoke"] = (
+            obj is not None and obj.revoked_at is None and self.has_revoke_permission(request, obj)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        revoke = path(
+            "<path:object_id>/revoke/",
+            self.admin_site.admin_view(self.revoke_view),
+            name="tenancy_apikey_revoke",
+        )
+        return [revoke, *super().get_urls()]
+
+    def revoke_view(self, request, object_id):
+        """The change page's "Revoke" button: confirm, then revoke the one key."""
+        if not self.has_revoke_permission(request):
+            raise PermissionDenied
+        key = self.get_object(request, unquote(object_id))
+        if key is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "POST":
+            self._revoke(request, [key])
+            return redirect(
+                reverse(f"{self.admin_site.name}:tenancy_apikey_change", args=[quote(key.pk)])
+            )
+        return self._revoke_confirmation(request, [key], action=False)
+
+    @admin.action(permissions=["revoke"], description="Revoke selected API keys")
+    def revoke_selected(self, request, queryset):
+        keys = list(queryset.select_related("service_account"))
+        if request.POST.get("post"):
+            self._revoke(request, keys)
+            return None  # back to the changelist
+        return self._revoke_confirmation(request, keys, action=True)
+
+    def _revoke(self, request, keys: list[ApiKey]) -> None:
+        live = [key for key in keys if key.revoked_at is None]
+        with transaction.atomic():
+            for key in live:
+                api_key_revoke(key=key)
+                self.log_change(request, key, [{"changed": {"fields": ["Revoked at"]}}])
+        noun = "API key" if len(live) == 1 else "API keys"
+        self.message_user(request, f"Revoked {len(live)} {noun}.", messages.SUCCESS)
+
+    def _revoke_confirmation(self, request, keys: list[ApiKey], *, action: bool):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Revoke API keys?" if len(keys) > 1 else "Revoke API key?",
+            "keys": keys,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME if action else None,
+        }
+        return TemplateResponse(request, "admin/tenancy/apikey/revoke_confirmation.html", context)

@@ -3,7 +3,10 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from flownally_admin.errors import Conflict, ValidationFailed
 
 from .models import (
     TOKEN_DISPLAY_PREFIX_LENGTH,
@@ -23,6 +26,51 @@ def tenant_get_or_create(*, slug: str, name: str | None = None) -> Tenant:
 
 def service_account_get_or_create(*, tenant: Tenant, name: str) -> ServiceAccount:
     account, _ = ServiceAccount.objects.get_or_create(tenant=tenant, name=name)
+    return account
+
+
+class ServiceAccountExists(Conflict):
+    code = "service_account_exists"
+
+
+def service_account_validate(
+    *, tenant: Tenant, name: str | None, account_id: str | None = None
+) -> str:
+    """The trimmed name, if a service account of the tenant may carry it; the admin form asks
+    this too. The database constraint still decides races."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed.single("name", "required", "A service account name is required.")
+    max_length = ServiceAccount._meta.get_field("name").max_length
+    if len(name) > max_length:
+        raise ValidationFailed.single(
+            "name", "too_long", f"A service account name has at most {max_length} characters."
+        )
+    clash = ServiceAccount.objects.filter(tenant=tenant, name=name).exclude(pk=account_id)
+    if clash.exists():
+        raise ServiceAccountExists(f"A service account named '{name}' already exists.")
+    return name
+
+
+def service_account_create(*, tenant: Tenant, name: str) -> ServiceAccount:
+    name = service_account_validate(tenant=tenant, name=name)
+    try:
+        # The savepoint keeps a caller's transaction usable after a lost race.
+        with transaction.atomic():
+            return ServiceAccount.objects.create(tenant=tenant, name=name)
+    except IntegrityError:
+        raise ServiceAccountExists(f"A service account named '{name}' already exists.") from None
+
+
+def service_account_rename(*, account: ServiceAccount, name: str) -> ServiceAccount:
+    account.name = service_account_validate(tenant=account.tenant, name=name, account_id=account.pk)
+    try:
+        with transaction.atomic():
+            account.save(update_fields=["name"])
+    except IntegrityError:
+        raise ServiceAccountExists(
+            f"A service account named '{account.name}' already exists."
+        ) from None
     return account
 
 

@@ -1,9 +1,15 @@
 """The tags admin: scoped to the staff user's tenants, writing through the tag services."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from contacts.models import ContactTag
+from contacts.services import contact_create, contact_delete
 from tags.models import Tag
+from tags.services import tag_delete
 from tests.factories.tags import TagFactory
 from tests.factories.tenancy import MembershipFactory
 
@@ -63,3 +69,97 @@ def test_cannot_add_a_tag_to_another_tenant(staff_client, other_tenant):
     response = staff_client.post("/admin/tags/tag/add/", {"tenant": other_tenant.pk, "name": "x"})
     assert response.status_code == 200
     assert Tag.objects.count() == 0
+
+
+def _tag_contacts(tenant, *tags, count):
+    return [
+        contact_create(
+            tenant=tenant, created_by="usr_x", name=f"Contact {n}", tag_ids=[t.pk for t in tags]
+        )
+        for n in range(count)
+    ]
+
+
+def test_changelist_shows_how_many_live_contacts_carry_each_tag(staff_client, tenant):
+    gold, silver, _ = (TagFactory(tenant=tenant, name=n) for n in ["gold", "silver", "unused"])
+    _tag_contacts(tenant, gold, count=2)
+    both = _tag_contacts(tenant, gold, silver, count=2)
+    contact_delete(tenant=tenant, contact_id=both[0].pk)
+
+    response = staff_client.get("/admin/tags/tag/")
+
+    counts = {tag.name: tag.contact_count for tag in response.context["cl"].result_list}
+    assert counts == {"gold": 3, "silver": 1, "unused": 0}
+    assert '<td class="field-contact_count">3</td>' in response.content.decode()
+    by_count = staff_client.get("/admin/tags/tag/?o=2")  # the contacts column, ascending
+    assert [tag.name for tag in by_count.context["cl"].result_list] == ["unused", "silver", "gold"]
+    search = staff_client.get("/admin/tags/tag/?q=SIL")
+    assert [tag.name for tag in search.context["cl"].result_list] == ["silver"]
+
+
+def test_delete_says_how_many_contacts_lose_the_tag_then_deletes_it(staff_client, tenant):
+    gold, other = TagFactory(tenant=tenant, name="gold"), TagFactory(tenant=tenant)
+    _tag_contacts(tenant, gold, count=2)
+    _tag_contacts(tenant, other, count=1)
+    url = f"/admin/tags/tag/{quote(gold.pk)}/delete/"
+
+    confirmation = staff_client.get(url)
+
+    assert confirmation.status_code == 200
+    assert "2 contacts will lose the tag “gold”." in confirmation.content.decode()
+    assert ContactTag.objects.filter(tag=gold).count() == 2
+
+    response = staff_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Tag.objects.filter(pk=gold.pk).exists()
+    assert ContactTag.objects.filter(tag_id=gold.pk).count() == 0
+    assert ContactTag.objects.filter(tag=other).count() == 1
+
+
+def test_delete_confirmation_of_an_unused_tag(staff_client, tenant):
+    lonely = TagFactory(tenant=tenant, name="lonely")
+    page = staff_client.get(f"/admin/tags/tag/{quote(lonely.pk)}/delete/").content.decode()
+    assert "0 contacts will lose the tag “lonely”." in page
+
+
+def test_bulk_delete_says_how_many_contacts_lose_the_tags_then_deletes_them(
+    staff_client, tenant, other_tenant, monkeypatch
+):
+    gold, silver, kept = (TagFactory(tenant=tenant, name=n) for n in ["gold", "silver", "kept"])
+    theirs = TagFactory(tenant=other_tenant)
+    _tag_contacts(tenant, gold, silver, count=2)  # counted once each
+    _tag_contacts(tenant, silver, kept, count=1)
+    _tag_contacts(tenant, kept, count=1)
+    selected = {"action": "delete_selected", "_selected_action": [gold.pk, silver.pk, theirs.pk]}
+    deleted_through_service = []
+    monkeypatch.setattr(
+        "tags.admin.tag_delete",
+        lambda **kwargs: deleted_through_service.append(kwargs["tag_id"]) or tag_delete(**kwargs),
+    )
+
+    confirmation = staff_client.post("/admin/tags/tag/", selected)
+
+    assert confirmation.status_code == 200
+    assert "3 contacts will lose these tags." in confirmation.content.decode()
+    assert theirs.name not in confirmation.content.decode()
+
+    response = staff_client.post("/admin/tags/tag/", {**selected, "post": "yes"})
+
+    assert response.status_code == 302
+    assert sorted(deleted_through_service) == sorted([gold.pk, silver.pk])
+    assert set(Tag.objects.values_list("pk", flat=True)) == {kept.pk, theirs.pk}
+    assert ContactTag.objects.filter(tag_id__in=[gold.pk, silver.pk]).count() == 0
+    assert ContactTag.objects.filter(tag=kept).count() == 2
+
+
+def test_tag_autocomplete_does_not_count_contacts(staff_client, tenant):
+    gold = TagFactory(tenant=tenant, name="gold")
+    _tag_contacts(tenant, gold, count=1)
+    url = "/admin/autocomplete/?app_label=contacts&model_name=contact&field_name=tags&term=go"
+
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(url)
+
+    assert response.json()["results"] == [{"id": gold.pk, "text": "gold"}]
+    assert not [q for q in queries if "contacts_contacttag" in q["sql"]]

@@ -1,0 +1,371 @@
+"""The contacts admin: where support staff find and fix contacts while a customer waits.
+
+The changelist stays fast on a million contacts (capped counts, the API's search,
+prefetched identities and tags); the edit page is the admin's own view so that a
+contact, its identities, tags and custom fields are saved in one service call and
+any error the services raise lands next to the field it concerns.
+"""
+
+from functools import cached_property
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Prefetch
+from django.db.models.functions import Lower
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from flownally_admin.errors import ApplicationError
+from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
+from tags.models import Tag
+
+from . import admin_imports  # noqa: F401  (registers the imports admin)
+from .admin_forms import (
+    ContactForm,
+    IdentityFormSet,
+    identity_initial,
+    initial_for,
+    show_service_error,
+)
+from .models import Channel, Contact, Identity
+from .selectors import contact_definitions, contact_search
+from .services import (
+    contact_archive,
+    contact_create,
+    contact_delete,
+    contact_restore,
+    contact_tag_add,
+    contact_tag_remove,
+    contact_unarchive,
+    contact_update,
+)
+
+COUNT_CAP = 10_000
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most COUNT_CAP + 1 rows: an exact COUNT(*) of a million contacts on every
+    page view would cost more than the page itself."""
+
+    @cached_property
+    def count(self):
+        return self.object_list[: COUNT_CAP + 1].count()
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("archived", "Archived"),
+            ("all", "All (active and archived)"),
+            ("deleted", "Deleted"),
+        ]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Active",
+        }
+        yield from list(super().choices(changelist))[1:]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        queryset = queryset.filter(deleted_at__isnull=True)
+        if value == "archived":
+            return queryset.filter(archived=True)
+        if value == "all":
+            return queryset
+        return queryset.filter(archived=False)
+
+
+class ChannelFilter(admin.SimpleListFilter):
+    title = "channel"
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        return Channel.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Channel.values:
+            return queryset.filter(identities__channel=self.value(), identities__active=True)
+        return queryset
+
+
+class TagFilter(admin.SimpleListFilter):
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        tags = Tag.objects.filter(tenant__in=model_admin.user_tenants(request)).order_by("name")
+        return [(tag.pk, tag.name) for tag in tags[:200]]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(tag_links__tag_id=self.value())
+        return queryset
+
+
+class ContactActionForm(ActionForm):
+    tag = forms.CharField(required=False, label="Tag", help_text="for add/remove tag")
+
+
+@admin.register(Contact)
+class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "display_name",
+        "email",
+        "phone",
+        "channels",
+        "tag_names",
+        "archived",
+        "created_at",
+    ]
+    list_filter = [StateFilter, TenantListFilter, ChannelFilter, TagFilter, "created_at"]
+    search_fields = ["search_text"]  # shows the box; get_search_results does the searching
+    search_help_text = "Name, e-mail, phone, WhatsApp/SMS number or tag"
+    ordering = ["-created_at", "-id"]
+    sortable_by = ["display_name", "created_at"]
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    action_form = ContactActionForm
+    actions = ["archive", "unarchive", "add_tag", "remove_tag", "soft_delete", "restore"]
+    change_list_template = "admin/contacts/contact/change_list.html"
+
+    def get_queryset(self, request):
+        # StateFilter decides between live and deleted contacts, so do not filter here.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(name_key=Lower("name"))
+            .prefetch_related(
+                Prefetch("identities", queryset=Identity.objects.filter(active=True)),
+                Prefetch("tags", queryset=Tag.objects.order_by("name")),
+            )
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        """The API's `search`, for every tenant the user may see."""
+        term = search_term.strip()[:200]
+        if not term:
+            return queryset, False
+        tenants = list(self.user_tenants(request))
+        matched = None
+        for tenant in tenants:
+            query = contact_search(tenant=tenant, term=term).q()
+            matched = query if matched is None else matched | query
+        return (queryset.filter(matched) if matched is not None else queryset.none()), False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # contacts are soft-deleted through the service
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # "delete" is the soft-delete action, which keeps the row for a restore
+
+    # --- columns ------------------------------------------------------------------
+
+    @admin.display(description="name", ordering="name_key")
+    def display_name(self, contact):
+        return contact.name or "(no name)"
+
+    @admin.display(description="e-mail")
+    def email(self, contact):
+        return contact.custom_fields.get("cf_email", "")
+
+    @admin.display(description="phone")
+    def phone(self, contact):
+        return contact.custom_fields.get("cf_phone", "")
+
+    @admin.display(description="channels")
+    def channels(self, contact):
+        return ", ".join(sorted({i.get_channel_display() for i in contact.identities.all()}))
+
+    @admin.display(description="tags")
+    def tag_names(self, contact):
+        return ", ".join(tag.name for tag in contact.tags.all())
+
+    # --- actions: each goes through the service, contact by contact -------------------
+
+    def _apply(self, request, queryset, label, change):
+        changed, skipped = 0, 0
+        for contact in queryset.select_related("tenant"):
+            try:
+                with transaction.atomic():
+                    change(contact)
+                changed += 1
+                self.log_change(request, contact, label)
+            except ApplicationError:
+                skipped += 1
+        message = f"{label}: {changed} contact{'s' if changed != 1 else ''} changed"
+        if skipped:
+            message += f", {skipped} left as they were"
+        self.message_user(request, message + ".", messages.SUCCESS)
+
+    @admin.action(description="Archive selected contacts")
+    def archive(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "Archived",
+            lambda c: contact_archive(tenant=c.tenant, contact_id=c.pk),
+        )
+
+    @admin.action(description="Unarchive selected contacts")
+    def unarchive(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "Unarchived",
+            lambda c: contact_unarchive(tenant=c.tenant, contact_id=c.pk),
+        )
+
+    @admin.action(description="Add the tag named below")
+    def add_tag(self, request, queryset):
+        self._tag_action(request, queryset, contact_tag_add, "Tagged")
+
+    @admin.action(description="Remove the tag named below")
+    def remove_tag(self, request, queryset):
+        self._tag_action(request, queryset, contact_tag_remove, "Untagged")
+
+    def _tag_action(self, request, queryset, service, label):
+        name = request.POST.get("tag", "").strip()
+        if not name:
+            self.message_user(request, "Name the tag in the Tag box.", messages.ERROR)
+            return
+
+        def change(contact):
+            tag = Tag.objects.filter(tenant=contact.tenant, name__iexact=name).first()
+            if tag is None:
+                raise ApplicationError(f"No tag named {name}")
+            service(tenant=contact.tenant, contact_id=contact.pk, tag_id=tag.pk)
+
+        self._apply(request, queryset, f"{label} '{name}'", change)
+
+    @admin.action(description="Delete selected contacts (restorable)")
+    def soft_delete(self, request, queryset):
+        self._apply(
+            request, queryset, "Deleted", lambda c: contact_delete(tenant=c.tenant, contact_id=c.pk)
+        )
+
+    @admin.action(description="Restore selected deleted contacts")
+    def restore(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "Restored",
+            lambda c: contact_restore(tenant=c.tenant, contact_id=c.pk),
+        )
+
+    # --- the edit page ------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        edit = self.admin_site.admin_view(self.edit_view)
+        return [
+            path("add/", edit, name="{}_{}_add".format(*info)),
+            path("<path:object_id>/change/", edit, name="{}_{}_change".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def edit_view(self, request, object_id=None):
+        contact = None
+        if object_id is not None:
+            contact = (
+                self.get_queryset(request)
+                .filter(pk=unquote(object_id), deleted_at__isnull=True)
+                .first()
+            )
+            if contact is None:
+                raise Http404("No such contact.")
+            if not self.has_change_permission(request, contact):
+                raise PermissionDenied
+            tenant = contact.tenant
+        else:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            tenants = list(self.user_tenants(request))
+            wanted = request.GET.get("tenant") or request.POST.get("tenant")
+            tenant = next(
+                (t for t in tenants if t.pk == wanted), tenants[0] if len(tenants) == 1 else None
+            )
+            if tenant is None:
+                return TemplateResponse(
+                    request,
+                    "admin/contacts/contact/choose_tenant.html",
+                    {
+                        **self.admin_site.each_context(request),
+                        "opts": self.opts,
+                        "tenants": tenants,
+                        "title": "Add contact",
+                    },
+                )
+        definitions = contact_definitions(tenant=tenant)
+        if request.method == "POST":
+            form = ContactForm(request.POST, tenant=tenant, definitions=definitions)
+            formset = IdentityFormSet(request.POST, prefix="identities")
+            if form.is_valid() and formset.is_valid():
+                saved = self._save(request, form, formset, tenant, contact)
+                if saved is not None:
+                    return HttpResponseRedirect(
+                        reverse("admin:contacts_contact_change", args=[saved.pk])
+                        if "_continue" in request.POST
+                        else reverse("admin:contacts_contact_changelist")
+                    )
+        elif contact is not None:
+            form = ContactForm(initial=initial_for(contact), tenant=tenant, definitions=definitions)
+            formset = IdentityFormSet(initial=identity_initial(contact), prefix="identities")
+        else:
+            form = ContactForm(tenant=tenant, definitions=definitions)
+            formset = IdentityFormSet(prefix="identities")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Change contact {contact}" if contact else "Add contact",
+            "contact": contact,
+            "tenant": tenant,
+            "form": form,
+            "formset": formset,
+            "custom_fields": [form[name] for name in form.custom_field_names()],
+            "media": self.media + form.media + formset.media,
+        }
+        return TemplateResponse(request, "admin/contacts/contact/edit.html", context)
+
+    def _save(self, request, form, formset, tenant, contact):
+        """One service call; on failure its errors are put on the form and None returned."""
+        sent_rows = [f for f in formset.forms if f.as_service_input() is not None]
+        members = {
+            "name": form.cleaned_data["name"],
+            "identities": [f.as_service_input() for f in sent_rows],
+            "tag_ids": [tag.pk for tag in form.cleaned_data["tags"]],
+            "custom_fields": form.custom_field_values(),
+        }
+        try:
+            if contact is None:
+                saved = contact_create(tenant=tenant, created_by=request.user.pk, **members)
+                self.log_addition(request, saved, [{"added": {}}])
+            else:
+                saved = contact_update(
+                    tenant=tenant,
+                    contact_id=contact.pk,
+                    if_match=form.cleaned_data.get("etag") or None,
+                    **members,
+                )
+                self.log_change(request, saved, [{"changed": {"fields": list(form.changed_data)}}])
+        except ApplicationError as exc:
+            show_service_error(exc, form, formset, sent_rows)
+            return None
+        self.message_user(request, f"Saved {saved}.", messages.SUCCESS)
+        return saved

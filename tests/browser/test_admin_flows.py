@@ -1,0 +1,135 @@
+"""The admin as support staff and workspace admins use it, in Chromium.
+
+Each flow is one user journey of the admin spec's quality bar; screenshots of the
+contact form and of a finished import are saved under docs/ for readers.
+"""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from contacts.models import Contact
+from contacts.services import contact_create
+from tests.factories.customfields import CustomFieldDefinitionFactory
+from tests.factories.tags import TagFactory
+from tests.factories.tenancy import MembershipFactory, TenantFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+@pytest.fixture
+def staff(live_server):
+    """An agent of one tenant, with a contact whose renewal date needs fixing."""
+    membership = MembershipFactory(role="agent", tenant=TenantFactory(name="Acme"))
+    tenant = membership.tenant
+    renewal = CustomFieldDefinitionFactory(tenant=tenant, name="Renewal", type="date")
+    TagFactory(tenant=tenant, name="VIP")
+    contact = contact_create(
+        tenant=tenant,
+        created_by="usr_seed",
+        name="Ada Lovelace",
+        identities=[{"channel": "whatsapp", "externalId": "+1 415 555 0123"}],
+        custom_fields={"cf_email": "ada@example.com", renewal.public_id: "2026-01-31"},
+    )
+    contact_create(tenant=tenant, created_by="usr_seed", name="Bob Builder")
+    return membership.user, tenant, contact, renewal
+
+
+def test_find_by_phone_edit_a_date_tag_and_archive(page, live_server, staff_login, staff):
+    user, _tenant, contact, renewal = staff
+    staff_login(page, user)
+    page.goto(f"{live_server.url}/admin/contacts/contact/")
+    page.fill("#searchbar", "(415) 555-0123")
+    page.press("#searchbar", "Enter")
+    results = page.locator("#result_list tbody tr")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text("Ada Lovelace")
+    results.first.get_by_role("link", name="Ada Lovelace").click()
+
+    date_input = page.locator(f"input[name='cf__{renewal.public_id}']")
+    expect(date_input).to_have_value("2026-01-31")
+    date_input.fill("2027-02-28")
+    page.locator(".select2-selection--multiple").click()  # tag autocomplete
+    page.keyboard.type("VI")
+    page.locator(".select2-results__option", has_text="VIP").click()
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "admin-contact-form.png"), full_page=True)
+    page.click("input[name='_continue']")
+    expect(page.locator(".messagelist")).to_contain_text("Saved Ada Lovelace")
+    contact.refresh_from_db()
+    assert contact.custom_fields[renewal.public_id] == "2027-02-28"
+    assert [t.name for t in contact.tags.all()] == ["VIP"]
+
+    page.goto(f"{live_server.url}/admin/contacts/contact/")
+    page.locator(f"input[name='_selected_action'][value='{contact.pk}']").check()
+    page.select_option("select[name='action']", "archive")
+    page.click("button[name='index']")
+    expect(page.locator(".messagelist")).to_contain_text("Archived: 1 contact changed.")
+    expect(page.locator("#result_list")).not_to_contain_text("Ada Lovelace")
+    contact.refresh_from_db()
+    assert contact.archived
+
+
+def test_an_identity_conflict_is_shown_on_its_row_with_a_link(
+    page, live_server, staff_login, staff
+):
+    user, tenant, _contact, _ = staff
+    other = Contact.objects.get(tenant=tenant, name="Bob Builder")
+    staff_login(page, user)
+    page.goto(f"{live_server.url}/admin/contacts/contact/{other.pk}/change/")
+    page.select_option("select[name='identities-0-channel']", "whatsapp")
+    page.fill("input[name='identities-0-external_id']", "+14155550123")
+    page.click("input[name='_continue']")
+    row = page.locator("tr.identity-row").first
+    expect(row).to_contain_text("already belongs to another contact")
+    row.get_by_role("link", name="another contact").click()
+    expect(page.locator("input[name='name']")).to_have_value("Ada Lovelace")
+
+
+def test_run_an_import_watch_it_finish_and_download_the_errors(
+    page, live_server, staff_login, staff, tmp_path
+):
+    user, _tenant, _, _ = staff
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text(
+        "name,email,whatsapp,colour\nGrace,grace@x.io,+44 20 7946 0958,red\nBad,not-an-email,,blue\n"
+    )
+    staff_login(page, user)
+    page.goto(f"{live_server.url}/admin/contacts/contact/")
+    page.click("#import-contacts")
+    page.set_input_files("input[type='file']", str(csv_file))
+    page.click("input[name='_preview']")
+    expect(page.locator("body")).to_contain_text("colour")  # shown as ignored
+    # The test settings run tasks eagerly: the job has run when its page first shows.
+    page.set_input_files("input[type='file']", str(csv_file))
+    page.click("input[name='_start']")
+    expect(page.locator("#import-status")).to_have_text("completed", timeout=20_000)
+    expect(page.locator("#count-created")).to_have_text("1")
+    expect(page.locator("#count-failed")).to_have_text("1")
+    expect(page.locator("#import-progress")).to_have_attribute("value", "2")
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "admin-import-finished.png"), full_page=True)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="errors.csv").click()
+    report = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    assert report.splitlines()[0] == "row,column,code,message,value"
+    assert "invalid_email" in report
+
+
+def test_staff_of_one_tenant_never_see_another(page, live_server, staff_login, staff):
+    _, _tenant, contact, _ = staff
+    outsider = MembershipFactory(role="admin", tenant=TenantFactory(name="Other Co"))
+    contact_create(tenant=outsider.tenant, created_by="usr_seed", name="Outsider contact")
+    staff_login(page, outsider.user)
+    page.goto(f"{live_server.url}/admin/contacts/contact/?state=all")
+    expect(page.locator("#result_list")).to_contain_text("Outsider contact")
+    expect(page.locator("body")).not_to_contain_text("Ada Lovelace")
+    expect(page.locator("body")).not_to_contain_text("Acme")
+    page.fill("#searchbar", "ada")
+    page.press("#searchbar", "Enter")
+    expect(page.locator("body")).not_to_contain_text("Ada Lovelace")
+    response = page.goto(f"{live_server.url}/admin/contacts/contact/{contact.pk}/change/")
+    assert response.status == 404
