@@ -59,11 +59,19 @@ class TenantScopedAdminMixin:
     def user_tenants(self, request):
         return tenant_list_for_user(user=request.user, roles=self.tenant_roles)
 
+    def user_tenant_ids(self, request) -> list[str]:
+        """The ids themselves, not a subquery: `tenant_id IN ('tn_…')` lets PostgreSQL walk
+        the (tenant, …) indexes in list order; `IN (SELECT …)` makes it sort the tenant."""
+        cache = request.__dict__.setdefault("_tenant_ids", {})
+        if self.tenant_roles not in cache:
+            cache[self.tenant_roles] = list(self.user_tenants(request).values_list("pk", flat=True))
+        return cache[self.tenant_roles]
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.tenant_field}__in": self.user_tenants(request)})
+        return queryset.filter(**{f"{self.tenant_field}__in": self.user_tenant_ids(request)})
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == self.tenant_field:
