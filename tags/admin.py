@@ -1,38 +1,25 @@
-from django import forms
 from django.contrib import admin
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.db import transaction
 
-from flownally_admin.errors import ValidationFailed
-from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
+from flownally_admin.tenancy.admin import (
+    NameCheckedByServiceForm,
+    TenantListFilter,
+    TenantScopedAdminMixin,
+)
 
 from .models import Tag
 from .selectors import tag_contact_count, tag_list_with_contact_counts
-from .services import TagExists, tag_create, tag_delete, tag_rename, tag_validate
+from .services import tag_create, tag_delete, tag_rename, tag_validate
 
 
-class TagAdminForm(forms.ModelForm):
-    # No field-level length/required checks: the service's rule and message apply.
-    name = forms.CharField(strip=False, required=False)
-
+class TagAdminForm(NameCheckedByServiceForm):
     class Meta:
         model = Tag
         fields = ["tenant", "name"]
 
-    def clean(self):
-        cleaned = super().clean()
-        tenant = cleaned.get("tenant") or getattr(self.instance, "tenant", None)
-        if tenant is None:
-            return cleaned
-        try:
-            cleaned["name"] = tag_validate(
-                tenant=tenant, name=cleaned.get("name"), tag_id=self.instance.pk
-            )
-        except ValidationFailed as exc:
-            self.add_error("name", exc.violations[0].message)
-        except TagExists as exc:
-            self.add_error("name", exc.detail)
-        return cleaned
+    def validate_name(self, tenant, name):
+        return tag_validate(tenant=tenant, name=name, tag_id=self.instance.pk)
 
 
 @admin.register(Tag)

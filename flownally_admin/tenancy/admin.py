@@ -44,6 +44,33 @@ class TenantListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class NameCheckedByServiceForm(forms.ModelForm):
+    """A tenant-owned object's form whose `name` is checked by the service's own rule.
+
+    No field-level length or required checks: the service's rules and messages apply,
+    the same as through the API.
+    """
+
+    name = forms.CharField(strip=False, required=False)
+
+    def validate_name(self, tenant, name: str | None) -> str:
+        """The service's check: returns the normalised name or raises ApplicationError."""
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant = cleaned.get("tenant") or getattr(self.instance, "tenant", None)
+        if tenant is None:
+            return cleaned
+        try:
+            cleaned["name"] = self.validate_name(tenant, cleaned.get("name"))
+        except ValidationFailed as exc:
+            self.add_error("name", exc.violations[0].message)
+        except ApplicationError as exc:
+            self.add_error("name", exc.detail)
+        return cleaned
+
+
 class TenantScopedAdminMixin:
     """Shows and offers only objects of the tenants the staff user belongs to.
 
@@ -167,28 +194,13 @@ class ApiKeyInline(ApiKeyColumns, admin.TabularInline):
         return False
 
 
-class ServiceAccountAdminForm(forms.ModelForm):
-    # No field-level length/required checks: the service's rules and messages apply.
-    name = forms.CharField(strip=False, required=False)
-
+class ServiceAccountAdminForm(NameCheckedByServiceForm):
     class Meta:
         model = ServiceAccount
         fields = ["name", "tenant"]
 
-    def clean(self):
-        cleaned = super().clean()
-        tenant = cleaned.get("tenant") or getattr(self.instance, "tenant", None)
-        if tenant is None:
-            return cleaned
-        try:
-            cleaned["name"] = service_account_validate(
-                tenant=tenant, name=cleaned.get("name"), account_id=self.instance.pk
-            )
-        except ValidationFailed as exc:
-            self.add_error("name", exc.violations[0].message)
-        except ApplicationError as exc:
-            self.add_error("name", exc.detail)
-        return cleaned
+    def validate_name(self, tenant, name):
+        return service_account_validate(tenant=tenant, name=name, account_id=self.instance.pk)
 
 
 @admin.register(ServiceAccount)
