@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from contacts.models import Contact
+from contacts.models import Contact, ContactImport
 from contacts.services import contact_create
+from flownally_admin.celery import app
+from tests.conftest import start_worker, stop_worker
+from tests.contacts.test_import_worker import WORKER_ENV, _upload
 from tests.factories.customfields import CustomFieldDefinitionFactory
 from tests.factories.tags import TagFactory
 from tests.factories.tenancy import MembershipFactory, TenantFactory
@@ -133,3 +136,31 @@ def test_staff_of_one_tenant_never_see_another(page, live_server, staff_login, s
     expect(page.locator("body")).not_to_contain_text("Ada Lovelace")
     response = page.goto(f"{live_server.url}/admin/contacts/contact/{contact.pk}/change/")
     assert response.status == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_job_page_follows_a_running_import_without_reloading(
+    page, live_server, staff_login, staff, make_client
+):
+    """A real worker runs the import while the page is open; the page updates itself."""
+    user, tenant, _, _ = staff
+    rows = "\n".join(f"Person {n},person{n}@x.io" for n in range(3000))
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    worker = None
+    try:
+        import_id = _upload(make_client(tenant=tenant), f"name,email\n{rows}\n".encode())
+        staff_login(page, user)
+        page.goto(f"{live_server.url}/admin/contacts/contactimport/")
+        page.get_by_role("link", name="people.csv").click()
+        expect(page.locator("#import-status")).to_have_text("queued")
+        worker = start_worker(queue="imports", env=WORKER_ENV)
+        expect(page.locator("#import-status")).to_have_text("running", timeout=30_000)
+        expect(page.locator("#import-status")).to_have_text("completed", timeout=60_000)
+        expect(page.locator("#count-created")).to_have_text("3000")
+        expect(page.locator("#import-progress")).to_have_attribute("value", "3000")
+        assert ContactImport.objects.get(pk=import_id).status == "completed"
+    finally:
+        app.conf.task_always_eager = eager
+        if worker is not None:
+            stop_worker(worker)
