@@ -12,8 +12,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-import contacts.admin_imports  # noqa: F401  registers the admin before contacts.admin does
-from contacts.admin_imports import STAGING_DIR, StagedUpload
+from contacts.admin.import_start import STAGING_DIR, StagedUpload
 from contacts.importing.services import contact_import_create
 from contacts.models import Contact, ContactImport
 from contacts.services import contact_create

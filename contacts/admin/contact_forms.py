@@ -17,8 +17,8 @@ from customfields.types import VALUE_TYPES
 from flownally_admin.errors import ApplicationError, ValidationFailed
 from tags.models import Tag
 
-from .models import Channel, Contact
-from .services import IdentityConflict, PreconditionFailed
+from ..models import Channel, Contact
+from ..services import IdentityConflict, PreconditionFailed
 
 CUSTOM_FIELD_PREFIX = "cf__"
 _IDENTITY_PATH = re.compile(r"identities\[(\d+)\]\.(\w+)")

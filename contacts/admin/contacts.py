@@ -25,17 +25,9 @@ from flownally_admin.errors import ApplicationError
 from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
 from tags.models import Tag
 
-from . import admin_imports  # noqa: F401  (registers the imports admin)
-from .admin_forms import (
-    ContactForm,
-    IdentityFormSet,
-    identity_initial,
-    initial_for,
-    show_service_error,
-)
-from .models import Channel, Contact, Identity
-from .selectors import contact_definitions, contact_search
-from .services import (
+from ..models import Channel, Contact, Identity
+from ..selectors import contact_definitions, contact_search
+from ..services import (
     contact_archive,
     contact_create,
     contact_delete,
@@ -44,6 +36,13 @@ from .services import (
     contact_tag_remove,
     contact_unarchive,
     contact_update,
+)
+from .contact_forms import (
+    ContactForm,
+    IdentityFormSet,
+    identity_initial,
+    initial_for,
+    show_service_error,
 )
 
 COUNT_CAP = 10_000
