@@ -26,6 +26,10 @@ class ApplicationError(Exception):
         self.detail = detail or self.default_detail
         super().__init__(self.detail)
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the error implies (Retry-After, say); services name no HTTP otherwise."""
+        return {}
+
 
 class ValidationFailed(ApplicationError):
     code = "validation_failed"
@@ -51,6 +55,16 @@ class NotFound(ApplicationError):
 
 class Conflict(ApplicationError):
     code = "conflict"
+
+
+class TooBusy(ApplicationError):
+    """Come back later: a limit on concurrent work was reached."""
+
+    code = "rate_limited"
+    retry_after_seconds = 30
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
 
 
 class ViolationCollector:

@@ -136,6 +136,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["flownally_admin.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["flownally_admin.api.renderers.ApiJSONRenderer"],
     "EXCEPTION_HANDLER": "flownally_admin.api.problems.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["flownally_admin.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -152,6 +153,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {},
 }
 
+# Per API key, in DRF's "N/s|m|h|d" form; counted in the default cache.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="20000/min")
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # Contract §5: JSON bodies over 1 MiB are refused with 413.
 API_MAX_JSON_BODY_BYTES = env.int("API_MAX_JSON_BODY_BYTES", default=1024 * 1024)
 # lastUsedAt is written at most this often per key, so reads do not all become writes.
@@ -163,6 +168,7 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_048_576)
 IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
 IMPORT_MAX_CELL_BYTES = env.int("IMPORT_MAX_CELL_BYTES", default=32 * 1024)
 IMPORT_BATCH_ROWS = env.int("IMPORT_BATCH_ROWS", default=5000)
+IMPORT_MAX_CONCURRENT = env.int("IMPORT_MAX_CONCURRENT", default=3)  # queued or running, per tenant
 IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=120)
 
 # --- Celery -----------------------------------------------------------------

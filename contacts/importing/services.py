@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from customfields.models import EntityType
 from customfields.selectors import custom_field_definition_list
-from flownally_admin.errors import ApplicationError, ValidationFailed
+from flownally_admin.errors import ApplicationError, TooBusy, ValidationFailed
 from flownally_admin.tenancy.models import Tenant
 from tags.models import Tag
 
@@ -43,6 +43,10 @@ class InvalidCsvUpload(ApplicationError):
     code = "invalid_csv"
 
 
+class TooManyImports(TooBusy):
+    """A tenant's imports share the workers with everyone's; a few at a time each."""
+
+
 class LeaseLost(Exception):
     """Another worker took the job over (ours stalled past its lease); stop quietly."""
 
@@ -59,6 +63,14 @@ def contact_import_create(
     """Check the upload's head, store it as UTF-8 and queue the job (after commit)."""
     from ..tasks import contact_import_run_task
 
+    unfinished = ContactImport.objects.filter(
+        tenant=tenant, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+    ).count()
+    if unfinished >= settings.IMPORT_MAX_CONCURRENT:
+        raise TooManyImports(
+            f"{unfinished} imports of this workspace are still queued or running; "
+            "start another when one has finished."
+        )
     tag_ids = list(dict.fromkeys(tag_ids or []))
     known_tags = set(Tag.objects.filter(tenant=tenant, pk__in=tag_ids).values_list("pk", flat=True))
     unknown = [(i, t) for i, t in enumerate(tag_ids) if t not in known_tags]

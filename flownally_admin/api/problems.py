@@ -198,7 +198,7 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, ValidationFailed):
         return problem_response(request, exc.code, exc.detail, exc.violations)
     if isinstance(exc, ApplicationError):
-        return problem_response(request, exc.code, exc.detail)
+        return problem_response(request, exc.code, exc.detail, headers=exc.headers())
     if isinstance(exc, drf_exceptions.ValidationError):
         return problem_response(request, "validation_failed", None, violations_from_drf(exc.detail))
     if isinstance(exc, drf_exceptions.APIException):

@@ -1,0 +1,36 @@
+"""Limits (OWASP API4): per-key rate limit and concurrent imports; the size limits of
+bodies, pages, searches and files are tested with their operations."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.problems import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_key_over_its_rate_limit_gets_429_with_retry_after(make_client, tenant, settings):
+    settings.API_RATE_LIMIT = "3/min"
+    client, other = make_client(tenant=tenant), make_client(tenant=tenant)
+    for _ in range(3):
+        assert client.get("/v1/tags").status_code == 200
+    response = client.get("/v1/tags")
+    problem = assert_problem(response, 429, "rate_limited")
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "Request was throttled" in problem["detail"]
+    assert other.get("/v1/tags").status_code == 200  # the limit is per key
+
+
+def test_a_tenant_has_a_few_imports_at_a_time(make_client, tenant, settings):
+    settings.IMPORT_MAX_CONCURRENT = 1
+    client = make_client(tenant=tenant)
+
+    def upload():
+        data = {"file": SimpleUploadedFile("a.csv", b"name\nAda\n")}
+        return client.post("/v1/contacts/import", data, format="multipart")
+
+    assert upload().status_code == 202  # queued; its task runs only after commit
+    response = upload()
+    problem = assert_problem(response, 429, "rate_limited")
+    assert response["Retry-After"] == "30"
+    assert "1 imports of this workspace are still queued or running" in problem["detail"]
