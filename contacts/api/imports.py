@@ -14,6 +14,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from flownally_admin.api.idempotency import OPENAPI_SCHEMA as IDEMPOTENCY_KEY_SCHEMA
 from flownally_admin.api.idempotency import run_idempotently
 from flownally_admin.api.schema import problem_responses
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField
@@ -56,8 +57,13 @@ class _BooleanText(serializers.Field):
         return "true" if value else "false"
 
 
+@extend_schema_field({"type": "string", "format": "binary"})
+class _CsvFileField(serializers.FileField):
+    """The uploaded CSV; drf-spectacular would describe a FileField as a URI."""
+
+
 class ImportContactsRequestSerializer(RequestSerializer):
-    file = serializers.FileField(
+    file = _CsvFileField(
         allow_empty_file=True,  # an empty file is `invalid_csv`, said by the CSV checks
         help_text="RFC 4180 CSV, UTF-8 (BOM optional) or UTF-16 (BOM).",
     )
@@ -87,7 +93,9 @@ class ContactImportUploadViewSet(ApiViewSet):
         operation_id="importContacts",
         summary="Import contacts from CSV",
         request={"multipart/form-data": ImportContactsRequestSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[
+            OpenApiParameter("Idempotency-Key", IDEMPOTENCY_KEY_SCHEMA, OpenApiParameter.HEADER)
+        ],
         responses={
             202: ImportContactsResponseSerializer,
             **problem_responses(

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField
@@ -35,7 +35,7 @@ class ContactSerializer(serializers.Serializer):
     tags = TagRefSerializer(many=True, read_only=True)
     customFields = serializers.SerializerMethodField()
     archived = serializers.BooleanField(read_only=True)
-    archivedAt = serializers.DateTimeField(source="archived_at", read_only=True)
+    archivedAt = serializers.DateTimeField(source="archived_at", read_only=True, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -53,6 +53,9 @@ class ContactSerializer(serializers.Serializer):
         ]
 
 
+# The body of a `list` action, not one item of it: keep drf-spectacular from wrapping it
+# in an array.
+@extend_schema_serializer(many=False)
 class ContactsResponseSerializer(serializers.Serializer):
     contacts = ContactSerializer(many=True)
     nextPageToken = serializers.CharField(required=False, help_text="Absent on the last page.")
@@ -62,15 +65,25 @@ class CountResponseSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+@extend_schema_field({"type": "string", "enum": Channel.values})
+class ChannelField(StrictCharField):
+    """A channel name; which names exist is the validation module's call (one rule)."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class MetadataField(serializers.JSONField):
+    """Any JSON here; contacts/validation.py insists on an object of at most 4 KiB."""
+
+
 class IdentityInputSerializer(RequestSerializer):
-    channel = StrictCharField(help_text=", ".join(Channel.values))
+    channel = ChannelField()
     externalId = StrictCharField(
         trim_whitespace=False,
         allow_blank=True,
         help_text="E.164 for whatsapp/sms (spaces, dashes and brackets are accepted), an "
         "address for email, an opaque id (1–255 characters) otherwise.",
     )
-    metadata = serializers.JSONField(required=False, help_text="A JSON object, at most 4 KiB.")
+    metadata = MetadataField(required=False, help_text="A JSON object, at most 4 KiB.")
 
 
 class _ContactMembers(RequestSerializer):

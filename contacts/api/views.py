@@ -2,6 +2,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
+from flownally_admin.api.idempotency import OPENAPI_SCHEMA as IDEMPOTENCY_KEY_SCHEMA
 from flownally_admin.api.idempotency import run_idempotently
 from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
 from flownally_admin.api.schema import problem_responses
@@ -51,6 +52,9 @@ def _path(name: str, description: str) -> OpenApiParameter:
 
 
 CONTACT_ID = _path("id", "`ctc_…`")
+# `/contacts/{id}` shares its shape with `/contacts/count` and `/contacts/import`, so a
+# method those do not take answers 405 there.
+BY_ID_PROBLEMS = ("contact_not_found", "method_not_allowed")
 CONTACT_ID_PARAM = _path("contactId", "`ctc_…`")
 LIST_PARAMETERS = [
     OpenApiParameter("pageSize", int, description="1–200, default 50; larger is served as 200."),
@@ -152,7 +156,7 @@ class ContactViewSet(ApiViewSet):
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
-                str,
+                IDEMPOTENCY_KEY_SCHEMA,
                 OpenApiParameter.HEADER,
                 description="Retries with the same key and body return the first response.",
             )
@@ -182,7 +186,7 @@ class ContactViewSet(ApiViewSet):
         operation_id="getContact",
         summary="Get contact by ID",
         parameters=[CONTACT_ID],
-        responses={200: ContactSerializer, **problem_responses("contact_not_found")},
+        responses={200: ContactSerializer, **problem_responses(*BY_ID_PROBLEMS)},
     )
     def retrieve(self, request, id):
         return self._represent(contact_get(tenant=self.tenant, contact_id=id))
@@ -205,6 +209,7 @@ class ContactViewSet(ApiViewSet):
                 "empty_contact",
                 "identity_conflict",
                 "precondition_failed",
+                "method_not_allowed",
             ),
         },
     )
@@ -224,7 +229,7 @@ class ContactViewSet(ApiViewSet):
         summary="Delete contact",
         description="Soft delete: the contact disappears from the API; staff can restore it.",
         parameters=[CONTACT_ID],
-        responses={204: None, **problem_responses("contact_not_found")},
+        responses={204: None, **problem_responses(*BY_ID_PROBLEMS)},
     )
     def destroy(self, request, id):
         contact_delete(tenant=self.tenant, contact_id=id)

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField
@@ -26,6 +26,9 @@ class CustomFieldDefinitionSerializer(serializers.Serializer):
     )
 
 
+# The body of a `list` action, not one item of it: keep drf-spectacular from wrapping it
+# in an array.
+@extend_schema_serializer(many=False)
 class CustomFieldDefinitionsResponseSerializer(serializers.Serializer):
     customFields = CustomFieldDefinitionSerializer(many=True)
 

@@ -24,6 +24,8 @@ from .models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 KEY_MAX_LENGTH = 255
 RETENTION = timedelta(hours=24)
+# The header as the OpenAPI document describes it: what `idempotency_key` accepts.
+OPENAPI_SCHEMA = {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": r"\S"}
 
 
 class IdempotencyKeyReused(ApplicationError):

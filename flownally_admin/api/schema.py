@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 
 from .problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
-from .serializers import ProblemSerializer
+from .serializers import ProblemDetailsSerializer
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -27,7 +27,17 @@ def problem_responses(*codes: str) -> dict[tuple[int, str], OpenApiResponse]:
         by_status.setdefault(PROBLEM_TYPES[code].status, []).append(code)
     return {
         (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-            ProblemSerializer, description="Problem: " + ", ".join(f"`{c}`" for c in codes_)
+            ProblemDetailsSerializer, description="Problem: " + ", ".join(f"`{c}`" for c in codes_)
         )
         for status, codes_ in sorted(by_status.items())
     }
+
+
+def close_request_bodies(result, generator, request, public):
+    """drf-spectacular postprocessing hook: request bodies refuse unknown members
+    (`unknown_field`, see RequestSerializer), so their schemas say
+    `additionalProperties: false`."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith(("Request", "Input")) and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result

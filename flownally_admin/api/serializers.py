@@ -46,7 +46,7 @@ class FieldViolationSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemDetailsSerializer(serializers.Serializer):
     """RFC 9457 Problem Details, as every error response of the API."""
 
     type = serializers.CharField(help_text="URI reference `/problems/<code>`.")

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField
@@ -12,6 +13,9 @@ class TagSerializer(serializers.Serializer):
     )
 
 
+# The body of a `list` action, not one item of it: keep drf-spectacular from wrapping it
+# in an array.
+@extend_schema_serializer(many=False)
 class TagsResponseSerializer(serializers.Serializer):
     tags = TagSerializer(many=True)
     nextPageToken = serializers.CharField(required=False, help_text="Absent on the last page.")
