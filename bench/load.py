@@ -1,0 +1,384 @@
+"""Load test: N concurrent HTTP clients against gunicorn + PostgreSQL on the 1M-contact tenant.
+
+Starts gunicorn itself on 127.0.0.1, creates an API key for the service account
+"load" of the tenant (default `bench`, seeded by bench/seed_contacts.py), samples
+~2,000 live contacts for ids and search terms, then runs --clients threads for
+--duration seconds, each with one keep-alive http.client connection, drawing
+requests from a weighted mix:
+
+    list    GET   /v1/contacts                      (first page, 50 rows)
+    get     GET   /v1/contacts/{id}
+    search  GET   /v1/contacts?search=…             (full name, surname, name and
+                                                     number, e-mail, typed phone)
+    patch   PATCH /v1/contacts/{id}  {"name": …}    (adds or changes a middle
+                                                     initial: "Ada Lovelace 12" ->
+                                                     "Ada K. Lovelace 12"; never grows)
+
+Prints throughput, p50/p95/p99 latency overall and per kind, the error count (any
+non-2xx or exception; the first few bodies are shown) and where the CPU went.
+The API key is revoked at the end.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/flownally_bench \\
+        .venv/bin/python bench/load.py --clients 16 --duration 30
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from _setup import ROOT, django_setup, percentile
+
+KINDS = ("list", "get", "search", "patch")
+INITIAL = re.compile(r"^[A-Z]\.$")
+HOST = "127.0.0.1"
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    weights = {}
+    for part in text.split(","):
+        kind, _, weight = part.partition("=")
+        kind = kind.strip()
+        if kind not in KINDS:
+            raise argparse.ArgumentTypeError(f"unknown kind {kind!r}; use {', '.join(KINDS)}")
+        try:
+            weights[kind] = float(weight)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad weight in {part!r}") from None
+    if sum(weights.values()) <= 0:
+        raise argparse.ArgumentTypeError("the weights must not all be zero")
+    return weights
+
+
+def base_name(name: str) -> list[str]:
+    """The seeded name's words without a middle initial a previous run may have added."""
+    words = name.split()
+    return [w for i, w in enumerate(words) if not (i == 1 and INITIAL.match(w))]
+
+
+def search_terms(sample: list[tuple], rng: random.Random, count: int) -> list[str]:
+    """Terms people type, drawn from real rows: names, surnames, e-mails, typed phones."""
+    terms = []
+    while len(terms) < count:
+        _, name, email, phone = rng.choice(sample)
+        words = base_name(name or "")
+        kind = rng.randrange(5)
+        if kind == 0 and len(words) >= 3:
+            terms.append(f"{words[0]} {words[1]}".lower())  # 'grace hopper': ~2,500 rows
+        elif kind == 1 and len(words) >= 2:
+            terms.append(words[1].lower())  # 'lovelace': ~50,000 rows
+        elif kind == 2 and words:
+            terms.append(" ".join(words))  # 'Ada Lovelace 123456': one row
+        elif kind == 3 and email:
+            terms.append(email)
+        elif kind == 4 and phone and len(phone) == 12:
+            terms.append(f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}")
+    return terms
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """utime + stime of each process (all its threads), in seconds; gone processes are left out."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def backends_of(database: str) -> list[int]:
+    """PostgreSQL backends serving `database` (read from their process titles)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if title.startswith("postgres:") and f" {database} " in title:
+                pids.append(int(entry.name))
+    return pids
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(p) for p in path.read_text().split()]
+    except OSError:
+        return []
+
+
+def wait_for_health(port: int, web: subprocess.Popen, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if web.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {web.returncode}")
+        try:
+            connection = http.client.HTTPConnection(HOST, port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer /healthz in time")
+
+
+class Client(threading.Thread):
+    def __init__(
+        self, *, number, port, token, ids, names, terms, mix, start, warm_end, end, errors
+    ):
+        super().__init__(name=f"client-{number}", daemon=True)
+        self.rng = random.Random(number)
+        self.port, self.ids, self.names, self.terms = port, ids, names, terms
+        self.kinds, self.weights = list(mix), list(mix.values())
+        self.start_at, self.warm_end, self.end = start, warm_end, end
+        self.errors = errors
+        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self.samples: list[tuple[str, float, bool]] = []  # (kind, ms, ok) after the warm-up
+
+    def _request(self, kind: str) -> tuple[str, str, bytes | None, dict]:
+        if kind == "list":
+            return "GET", "/v1/contacts", None, self.headers
+        if kind == "get":
+            return "GET", f"/v1/contacts/{self.rng.choice(self.ids)}", None, self.headers
+        if kind == "search":
+            query = urlencode({"search": self.rng.choice(self.terms)})
+            return "GET", f"/v1/contacts?{query}", None, self.headers
+        contact_id, words = self.rng.choice(self.names)
+        initial = chr(ord("A") + self.rng.randrange(26))
+        name = " ".join([words[0], f"{initial}.", *words[1:]])
+        body = json.dumps({"name": name}).encode()
+        headers = {**self.headers, "Content-Type": "application/json"}
+        return "PATCH", f"/v1/contacts/{contact_id}", body, headers
+
+    def run(self) -> None:
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
+        while time.monotonic() < self.start_at:
+            time.sleep(0.005)
+        while True:
+            now = time.monotonic()
+            if now >= self.end:
+                break
+            kind = self.rng.choices(self.kinds, self.weights)[0]
+            method, url, body, headers = self._request(kind)
+            started = time.perf_counter()
+            try:
+                connection.request(method, url, body=body, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+                ok = 200 <= response.status < 300
+                detail = f"{response.status} {payload[:300]!r}"
+            except (OSError, http.client.HTTPException) as error:
+                ok, detail = False, f"{type(error).__name__}: {error}"
+                connection.close()
+                connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
+            elapsed = (time.perf_counter() - started) * 1000
+            if now < self.warm_end:
+                continue
+            self.samples.append((kind, elapsed, ok))
+            if not ok:
+                with self.errors["lock"]:
+                    self.errors["count"] += 1
+                    if len(self.errors["first"]) < 5:
+                        self.errors["first"].append(f"{kind} {method} {url}: {detail}")
+        connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=30.0, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds not measured")
+    # On 2 cores, 4 sync workers did best: at equal throughput (CPU-bound either way) they
+    # keep p95 far lower than gthread, whose threads queue on the GIL, and cost less CPU.
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--mix",
+        type=parse_mix,
+        default="list=30,get=40,search=20,patch=10",
+        help="weights per kind (list, get, search, patch), e.g. list=30,get=40,search=20,patch=10",
+    )
+    parser.add_argument("--tenant", default="bench")
+    parser.add_argument("--sample", type=int, default=2000, help="contacts sampled for ids")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("set DATABASE_URL=postgres://… (the database seeded by bench/seed_contacts.py)")
+
+    django_setup()
+    from django.db import connection as db
+
+    from flownally_admin.tenancy.models import Tenant
+    from flownally_admin.tenancy.services import (
+        api_key_create,
+        api_key_revoke,
+        service_account_get_or_create,
+    )
+
+    tenant = Tenant.objects.get(slug=args.tenant)
+    rng = random.Random(args.seed)
+    with db.cursor() as cursor:
+        # A few thousand rows from random heap pages; the tenant filter keeps to `bench`.
+        cursor.execute(
+            "SELECT id, name, custom_fields->>'cf_email', custom_fields->>'cf_phone' "
+            "FROM contacts_contact TABLESAMPLE SYSTEM (0.5) REPEATABLE (%s) "
+            "WHERE tenant_id = %s AND deleted_at IS NULL",
+            [args.seed, tenant.pk],
+        )
+        rows = cursor.fetchall()
+    if len(rows) < 100:
+        sys.exit(f"tenant {args.tenant!r} has too few contacts ({len(rows)} sampled); seed it")
+    sample = rng.sample(rows, min(args.sample, len(rows)))
+    ids = [row[0] for row in sample]
+    names = [(row[0], base_name(row[1])) for row in sample if row[1] and len(row[1].split()) >= 2]
+    terms = search_terms(sample, rng, 500)
+    account = service_account_get_or_create(tenant=tenant, name="load")
+    key, token = api_key_create(service_account=account, role="agent")
+    database = db.settings_dict["NAME"]
+    db.close()  # the server has the database to itself during the run
+
+    env = {
+        **os.environ,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": HOST,
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_DEBUG": "false",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "flownally_admin.wsgi",
+        "-b",
+        f"{HOST}:{args.port}",
+        "-w",
+        str(args.workers),
+        "-k",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
+    ]
+    web = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        wait_for_health(args.port, web, time.monotonic() + 60)
+        errors = {"lock": threading.Lock(), "count": 0, "first": []}
+        start = time.monotonic() + 0.5
+        warm_end = start + args.warmup
+        end = warm_end + args.duration
+        clients = [
+            Client(
+                number=args.seed * 1000 + n,
+                port=args.port,
+                token=token,
+                ids=ids,
+                names=names,
+                terms=terms,
+                mix=args.mix,
+                start=start,
+                warm_end=warm_end,
+                end=end,
+                errors=errors,
+            )
+            for n in range(args.clients)
+        ]
+        for client in clients:
+            client.start()
+        while time.monotonic() < warm_end:
+            time.sleep(0.01)
+        cpu_before = (
+            cpu_seconds([web.pid, *children(web.pid)]),
+            cpu_seconds(backends_of(database)),
+            cpu_seconds([os.getpid()]),
+            machine_busy(),
+        )
+        for client in clients:
+            client.join(timeout=max(0.0, end - time.monotonic()) + 60)
+        measured = time.monotonic() - warm_end
+        cpu_after = (
+            cpu_seconds([web.pid, *children(web.pid)]),
+            cpu_seconds(backends_of(database)),
+            cpu_seconds([os.getpid()]),
+            machine_busy(),
+        )
+    finally:
+        web.terminate()
+        try:
+            web.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            web.kill()
+            web.wait()
+        api_key_revoke(key=key)
+
+    samples = [s for client in clients for s in client.samples]
+    mix = ", ".join(f"{k}={w:g}" for k, w in args.mix.items())
+    server = f"{args.workers} {args.worker_class} worker(s)"
+    if args.worker_class == "gthread":
+        server += f" x {args.threads} threads"
+    print(f"tenant {args.tenant!r}, gunicorn {server}, {args.clients} clients, mix {mix}")
+    print(f"{len(ids):,} sampled contact ids, {len(set(terms)):,} distinct search terms")
+    print(f"requests: {len(samples):,} in {measured:.1f} s (after {args.warmup:g} s warm-up)")
+    print(f"throughput: {len(samples) / measured:.1f} req/s")
+    print(f"errors: {errors['count']}")
+    for line in errors["first"]:
+        print(f"  {line}")
+    print(f"\n{'kind':<8} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for kind in ("all", *KINDS):
+        times = [ms for k, ms, _ in samples if kind in ("all", k)]
+        if not times:
+            continue
+        print(
+            f"{kind:<8} {len(times):>9,} {len(times) / measured:>7.1f} "
+            f"{percentile(times, 0.5):>8.1f} {percentile(times, 0.95):>8.1f} "
+            f"{percentile(times, 0.99):>8.1f}"
+        )
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = (cpu_after[3][0] - cpu_before[3][0]) / tick
+    total = (cpu_after[3][1] - cpu_before[3][1]) / tick
+    used = [
+        cpu_used(before, after) for before, after in zip(cpu_before[:3], cpu_after[:3], strict=True)
+    ]
+    per_request = [1000 * seconds / max(len(samples), 1) for seconds in used]
+    print(
+        f"\nCPU over the measured run ({os.cpu_count()} cores, {total:.0f} core-seconds): "
+        f"machine {100 * busy / max(total, 1):.0f} % busy\n"
+        f"  gunicorn {used[0]:.1f} s ({per_request[0]:.1f} ms/request), "
+        f"postgres backends {used[1]:.1f} s ({per_request[1]:.1f} ms/request), "
+        f"load clients {used[2]:.1f} s, other processes {max(0.0, busy - sum(used)):.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
