@@ -196,7 +196,3 @@ def contact_import_error_rows(*, contact_import: ContactImport):
         .values_list("row", "column", "code", "message", "value")
         .iterator(chunk_size=2000)
     )
-
-
-def contact_import_list(*, tenant: Tenant) -> QuerySet[ContactImport]:
-    return ContactImport.objects.filter(tenant=tenant).order_by("-created_at")

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from customfields.types import VALUE_TYPES
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField
 
 from ..models import Channel
@@ -19,11 +20,16 @@ class TagRefSerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
 
 
+@extend_schema_field({"anyOf": [value_type.openapi for value_type in VALUE_TYPES.values()]})
+class CustomFieldValueField(serializers.CharField):
+    """A stored value, as the registry says each type looks in the API."""
+
+
 class CustomFieldValueSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True)
-    type = serializers.CharField(read_only=True)
-    value = serializers.CharField(read_only=True)
+    type = serializers.ChoiceField(choices=list(VALUE_TYPES), read_only=True)
+    value = CustomFieldValueField(read_only=True)
 
 
 class ContactSerializer(serializers.Serializer):

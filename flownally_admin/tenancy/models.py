@@ -108,6 +108,3 @@ class ApiKey(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > at
-
-    def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
