@@ -203,6 +203,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contacts.tasks.contact_import_resume_stale_task",
         "schedule": 30.0,
     },
+    # Idempotency-Key responses are replayed for 24 hours, then forgotten.
+    "purge-expired-idempotency-records": {
+        "task": "flownally_admin.api.tasks.idempotency_records_purge_task",
+        "schedule": 3600.0,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -97,3 +97,10 @@ def _replay(record: IdempotencyRecord) -> Response:
     if record.location:
         headers["Location"] = record.location
     return Response(record.body, status=record.status_code, headers=headers)
+
+
+def idempotency_records_purge() -> int:
+    """Forget the responses older than the retention window; returns how many went."""
+    expired = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - RETENTION)
+    deleted, _ = expired.delete()
+    return deleted

@@ -568,3 +568,22 @@ def test_every_mutation_moves_updated_at(client_a, make_contact, vip, renewal):
         now = client_a.get(url).json()["updatedAt"]
         assert now > last, f"{method} {path} did not move updatedAt"
         last = now
+
+
+def test_idempotency_records_are_forgotten_after_24_hours(create):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from flownally_admin.api.idempotency import idempotency_records_purge
+    from flownally_admin.api.models import IdempotencyRecord
+
+    assert create({"name": "Old"}, HTTP_IDEMPOTENCY_KEY="old").status_code == 201
+    assert create({"name": "New"}, HTTP_IDEMPOTENCY_KEY="new").status_code == 201
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    assert idempotency_records_purge() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    # The old key is free again: a retry with another body now creates a new contact.
+    assert create({"name": "Other"}, HTTP_IDEMPOTENCY_KEY="old").status_code == 201
