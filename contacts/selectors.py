@@ -42,10 +42,16 @@ def contact_queryset(*, tenant: Tenant) -> QuerySet[Contact]:
         Contact.objects.filter(tenant=tenant, deleted_at__isnull=True)
         .annotate(name_key=Lower("name"))
         .prefetch_related(
-            Prefetch("identities", queryset=Identity.objects.order_by("created_at", "id")),
+            # Plain lists (to_attr): a page reads them without a queryset per contact.
+            Prefetch(
+                "identities",
+                queryset=Identity.objects.order_by("created_at", "id"),
+                to_attr="identity_list",
+            ),
             Prefetch(
                 "tags",
                 queryset=Tag.objects.annotate(name_key=Lower("name")).order_by("name_key", "id"),
+                to_attr="tag_list",
             ),
         )
     )

@@ -33,12 +33,13 @@ class CustomFieldValueSerializer(serializers.Serializer):
 
 
 class ContactSerializer(serializers.Serializer):
-    """A contact. Needs `definitions` (live contact-field definitions by name) in its context."""
+    """A contact from `contact_queryset` (its identities and tags prefetched as lists).
+    Needs `definitions` (live contact-field definitions by name) in its context."""
 
     id = serializers.CharField(read_only=True)
     name = serializers.SerializerMethodField()
-    identities = IdentitySerializer(many=True, read_only=True)
-    tags = TagRefSerializer(many=True, read_only=True)
+    identities = IdentitySerializer(many=True, read_only=True, source="identity_list")
+    tags = TagRefSerializer(many=True, read_only=True, source="tag_list")
     customFields = serializers.SerializerMethodField()
     archived = serializers.BooleanField(read_only=True)
     archivedAt = serializers.DateTimeField(source="archived_at", read_only=True, allow_null=True)
