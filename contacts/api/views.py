@@ -127,7 +127,7 @@ class ContactViewSet(ApiViewSet):
             ),
             page_token=request.query_params.get("pageToken"),
             bound_to={"tenant": self.tenant.pk, "resource": "contacts", **filters.fingerprint()},
-            refine=contact_search(tenant=self.tenant, term=filters.search)
+            refine=contact_search(tenant_ids=[self.tenant.pk], term=filters.search)
             if filters.search
             else None,
         )

@@ -237,3 +237,13 @@ def test_history_is_recorded(client, agent, tenant):
     history = client.get(f"{CHANGELIST}{contact.pk}/history/")
     assert history.status_code == 200
     assert agent.username in history.content.decode()
+
+
+def test_a_superuser_searches_every_tenant(client, tenant, other_tenant):
+    from tests.factories.tenancy import UserFactory
+
+    client.force_login(UserFactory(is_superuser=True))
+    ours = _contact(tenant, name="Ada One")
+    theirs = _contact(other_tenant, name="Ada Two")
+    _contact(other_tenant, name="Bob")
+    assert sorted(_rows(client.get(CHANGELIST, {"q": "ada"}))) == sorted([ours.pk, theirs.pk])
