@@ -11,11 +11,11 @@ from datetime import datetime
 
 from django.http import QueryDict
 
-from flownally_admin.errors import ViolationCollector
+from flownally_admin.api.views import search_term
+from flownally_admin.errors import ValidationFailed, ViolationCollector
 
 from .models import Channel
 
-SEARCH_MAX_LENGTH = 200
 ORDER_FIELDS = {"createdAt": "created_at", "updatedAt": "updated_at", "name": "name_key"}
 _CUSTOM_FIELD_PARAM = re.compile(r"customFields\[(?P<id>[^\]]*)\]")
 
@@ -92,14 +92,11 @@ def _list(params: QueryDict, name: str) -> list[str]:
 
 
 def _search(params: QueryDict, errors: ViolationCollector) -> str | None:
-    search = params.get("search", "").strip()
-    if "\x00" in search:
-        errors.add("search", "invalid", "search cannot contain NUL.")
-    elif len(search) > SEARCH_MAX_LENGTH:
-        errors.add("search", "too_long", f"search has at most {SEARCH_MAX_LENGTH} characters.")
-    else:
-        return search or None
-    return None
+    try:
+        return search_term(params.get("search"))
+    except ValidationFailed as exc:
+        errors.violations += exc.violations
+        return None
 
 
 def _custom_fields(params: QueryDict, types: dict[str, str], errors: ViolationCollector) -> dict:
@@ -114,11 +111,7 @@ def _custom_fields(params: QueryDict, types: dict[str, str], errors: ViolationCo
                 name, "unknown_custom_field", f"No contact custom field '{definition_id[:64]}'."
             )
             continue
-        value = params.get(name)
-        if "\x00" in value:
-            errors.add(name, "invalid", "The value cannot contain NUL.")
-            continue
-        custom_fields[definition_id] = (types[definition_id], value)
+        custom_fields[definition_id] = (types[definition_id], params.get(name))
     return custom_fields
 
 

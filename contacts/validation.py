@@ -110,7 +110,11 @@ def check_identities(raw: list[dict], errors: ViolationCollector) -> list[Identi
         if not isinstance(metadata, dict):
             errors.add(f"{path}.metadata", "invalid", "metadata must be a JSON object.")
             continue
-        if len(json.dumps(metadata, separators=(",", ":")).encode()) > METADATA_MAX_BYTES:
+        serialized = json.dumps(metadata, separators=(",", ":"))
+        if "\\u0000" in serialized:  # PostgreSQL's JSONB cannot hold NUL
+            errors.add(f"{path}.metadata", "invalid", "metadata cannot contain NUL characters.")
+            continue
+        if len(serialized.encode()) > METADATA_MAX_BYTES:
             errors.add(
                 f"{path}.metadata", "too_long", f"metadata is at most {METADATA_MAX_BYTES} bytes."
             )

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from flownally_admin.errors import ApplicationError
+from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
 from tags.models import Tag
 
@@ -283,11 +284,13 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def edit_view(self, request, object_id=None):
         contact = None
         if object_id is not None:
-            contact = (
-                self.get_queryset(request)
-                .filter(pk=unquote(object_id), deleted_at__isnull=True)
-                .first()
-            )
+            contact_id = unquote(object_id)
+            if is_valid_id(contact_id, "ctc"):
+                contact = (
+                    self.get_queryset(request)
+                    .filter(pk=contact_id, deleted_at__isnull=True)
+                    .first()
+                )
             if contact is None:
                 raise Http404("No such contact.")
             if not self.has_change_permission(request, contact):

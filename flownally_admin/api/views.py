@@ -14,6 +14,16 @@ from .problems import PROBLEM_TYPES, problem_response
 SEARCH_MAX_LENGTH = 200
 
 
+def search_term(raw: str | None) -> str | None:
+    """`search`: a 1–200 character substring; blank means no search."""
+    search = (raw or "").strip()
+    if len(search) > SEARCH_MAX_LENGTH:
+        raise ValidationFailed.single(
+            "search", "too_long", f"search has at most {SEARCH_MAX_LENGTH} characters."
+        )
+    return search or None
+
+
 class ApiViewSet(viewsets.ViewSet):
     """Every resource viewset: tenant from the key, strict bodies, no OPTIONS."""
 
@@ -33,17 +43,19 @@ class ApiViewSet(viewsets.ViewSet):
         # DRF treats a body without Content-Type as empty; the contract calls it 415.
         if request.stream is not None and not request.content_type:
             raise exceptions.UnsupportedMediaType("")
+        # PostgreSQL cannot compare or store NUL; no parameter has a use for it.
+        with_nul = [
+            name
+            for name, value in request.query_params.lists()
+            if "\x00" in name or any("\x00" in v for v in value)
+        ]
+        if with_nul:
+            raise ValidationFailed.from_tuples(
+                [(name, "invalid", f"{name} cannot contain NUL.") for name in with_nul]
+            )
 
     def search_param(self) -> str | None:
-        """`search`: a 1–200 character substring; blank means no search."""
-        search = self.request.query_params.get("search", "").strip()
-        if "\x00" in search:
-            raise ValidationFailed.single("search", "invalid", "search cannot contain NUL.")
-        if len(search) > SEARCH_MAX_LENGTH:
-            raise ValidationFailed.single(
-                "search", "too_long", f"search has at most {SEARCH_MAX_LENGTH} characters."
-            )
-        return search or None
+        return search_term(self.request.query_params.get("search"))
 
 
 class UnknownRouteView(APIView):

@@ -100,6 +100,12 @@ class TenantScopedAdminMixin:
             return queryset
         return queryset.filter(**{f"{self.tenant_field}__in": self.user_tenant_ids(request)})
 
+    def get_object(self, request, object_id, from_field=None):
+        # A NUL in the URL would reach PostgreSQL as a DataError (a 500): it is just no object.
+        if "\x00" in object_id:
+            return None
+        return super().get_object(request, object_id, from_field)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == self.tenant_field:
             kwargs["queryset"] = self.user_tenants(request)

@@ -247,3 +247,7 @@ def test_a_superuser_searches_every_tenant(client, tenant, other_tenant):
     theirs = _contact(other_tenant, name="Ada Two")
     _contact(other_tenant, name="Bob")
     assert sorted(_rows(client.get(CHANGELIST, {"q": "ada"}))) == sorted([ours.pk, theirs.pk])
+
+
+def test_a_malformed_contact_id_in_the_admin_url_is_404(client, agent):
+    assert client.get(f"{CHANGELIST}ctc_%00/change/").status_code == 404

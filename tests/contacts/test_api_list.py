@@ -297,3 +297,12 @@ def test_count_reads_only_archived(client_a, people):
         client_a.get("/v1/contacts/count", {"archived": "1"}), 422, "validation_failed"
     )
     assert violations(problem) == [("archived", "invalid")]
+
+
+@pytest.mark.parametrize(
+    "query", ["tagIds=%00", "channels=sms%00", "customFields%5Bcf_email%5D=a%00", "search=x%00"]
+)
+def test_nul_in_any_parameter_is_422_not_a_500(client_a, query):
+    name = query.split("=")[0].replace("%5B", "[").replace("%5D", "]")
+    problem = assert_problem(client_a.get(f"/v1/contacts?{query}"), 422, "validation_failed")
+    assert violations(problem) == [(name, "invalid")]

@@ -587,3 +587,11 @@ def test_idempotency_records_are_forgotten_after_24_hours(create):
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
     # The old key is free again: a retry with another body now creates a new contact.
     assert create({"name": "Other"}, HTTP_IDEMPOTENCY_KEY="old").status_code == 201
+
+
+def test_nul_in_identity_metadata_is_422_not_a_500(create):
+    body = {
+        "identities": [{"channel": "livechat", "externalId": "v1", "metadata": {"k": "a\u0000"}}]
+    }
+    problem = assert_problem(create(body), 422, "validation_failed")
+    assert violations(problem) == [("identities[0].metadata", "invalid")]

@@ -163,3 +163,8 @@ def test_tag_autocomplete_does_not_count_contacts(staff_client, tenant):
 
     assert response.json()["results"] == [{"id": gold.pk, "text": "gold"}]
     assert not [q for q in queries if "contacts_contacttag" in q["sql"]]
+
+
+def test_a_malformed_id_in_an_admin_url_is_not_found(staff_client):
+    response = staff_client.get("/admin/tags/tag/tag_%00/change/")
+    assert response.status_code == 302  # the admin's "does not exist" redirect
