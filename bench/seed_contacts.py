@@ -163,6 +163,7 @@ def main() -> None:
                     archived,
                     created if archived else None,
                     None,
+                    "",
                 )
             )
             for channel, external_id in own:
@@ -184,7 +185,8 @@ def main() -> None:
         with raw.cursor() as cursor:
             with cursor.copy(
                 "COPY contacts_contact (id, tenant_id, name, custom_fields, search_text, "
-                "created_by, created_at, updated_at, archived, archived_at, deleted_at) FROM STDIN"
+                "created_by, created_at, updated_at, archived, archived_at, deleted_at, "
+                "source_import_id) FROM STDIN"
             ) as copy:
                 for row in contacts:
                     copy.write_row(row)
