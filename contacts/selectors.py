@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 
 from customfields.models import EntityType
-from customfields.selectors import custom_field_definition_list
+from customfields.selectors import custom_field_definitions_cached
 from customfields.types import VALUE_TYPES
 from flownally_admin.errors import NotFound
 from flownally_admin.ids import is_valid_id
@@ -101,7 +101,7 @@ def contact_get(*, tenant: Tenant, contact_id: str) -> Contact:
 def contact_definitions(*, tenant: Tenant) -> list:
     """The live contact-field definitions, in the order values are shown (by name)."""
     return sorted(
-        custom_field_definition_list(tenant=tenant, entity_type=EntityType.CONTACT),
+        custom_field_definitions_cached(tenant=tenant, entity_type=EntityType.CONTACT),
         key=lambda d: (d.name.lower(), d.public_id),
     )
 

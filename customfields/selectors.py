@@ -1,5 +1,7 @@
 """Reads of custom field definitions; a deleted definition is invisible from its delete on."""
 
+from functools import lru_cache
+
 from django.apps import apps
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
@@ -16,6 +18,9 @@ from .types import PREDEFINED_CONTACT_FIELDS
 VALUE_MODELS: dict[str, str] = {EntityType.CONTACT: "contacts.Contact"}
 
 
+_DISPLAY_ORDER = ("-predefined", Lower("name"), "public_id")
+
+
 class CustomFieldNotFound(NotFound):
     code = "custom_field_not_found"
     default_detail = "No such custom field definition."
@@ -27,7 +32,27 @@ def custom_field_definition_list(
     """Live definitions, predefined first, then by name ignoring case."""
     return CustomFieldDefinition.objects.filter(
         tenant=tenant, entity_type=entity_type, deleted_at__isnull=True
-    ).order_by("-predefined", Lower("name"), "public_id")
+    ).order_by(*_DISPLAY_ORDER)
+
+
+def custom_field_definitions_cached(
+    *, tenant: Tenant, entity_type: str
+) -> tuple[CustomFieldDefinition, ...]:
+    """`custom_field_definition_list`, kept by each process until the tenant's
+    `custom_fields_version` moves on: every contact read needs the definitions, and they
+    change rarely. The instances are shared between requests; never modify them."""
+    return _definitions_at_version(tenant.pk, tenant.custom_fields_version, entity_type)
+
+
+@lru_cache(maxsize=1024)
+def _definitions_at_version(
+    tenant_id: str, version: int, entity_type: str
+) -> tuple[CustomFieldDefinition, ...]:
+    return tuple(
+        CustomFieldDefinition.objects.filter(
+            tenant_id=tenant_id, entity_type=entity_type, deleted_at__isnull=True
+        ).order_by(*_DISPLAY_ORDER)
+    )
 
 
 def custom_field_definition_get(

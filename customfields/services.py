@@ -1,6 +1,7 @@
 """Writes of custom field definitions, with the rules of contract §3 (17–24)."""
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from flownally_admin.errors import Conflict, ValidationFailed
@@ -120,7 +121,7 @@ def custom_field_definition_create(
     )
     try:
         with transaction.atomic():
-            return CustomFieldDefinition.objects.create(
+            definition = CustomFieldDefinition.objects.create(
                 tenant=tenant,
                 public_id=new_id("cf"),
                 entity_type=entity_type,
@@ -128,6 +129,8 @@ def custom_field_definition_create(
                 type=type,
                 created_by=created_by,
             )
+            _definitions_changed(tenant)
+            return definition
     except IntegrityError:
         raise CustomFieldExists(f"A {entity_type} field named '{name}' already exists.") from None
 
@@ -161,6 +164,7 @@ def custom_field_definition_update(
             raise CustomFieldExists(
                 f"A {entity_type} field named '{name}' already exists."
             ) from None
+        _definitions_changed(tenant)
     return definition
 
 
@@ -173,8 +177,10 @@ def custom_field_definition_delete(*, tenant: Tenant, entity_type: str, definiti
     )
     if definition.predefined:
         raise CustomFieldPredefined(f"'{definition.name}' is predefined and cannot be deleted.")
-    definition.deleted_at = timezone.now()
-    definition.save(update_fields=["deleted_at"])
+    with transaction.atomic():
+        definition.deleted_at = timezone.now()
+        definition.save(update_fields=["deleted_at"])
+        _definitions_changed(tenant)
     transaction.on_commit(lambda: custom_field_definition_purge_task.delay(definition.pk))
 
 
@@ -217,3 +223,10 @@ def _purge_batch(model, definition: CustomFieldDefinition) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [key, definition.tenant_id, key, PURGE_BATCH_SIZE])
         return cursor.rowcount
+
+
+def _definitions_changed(tenant: Tenant) -> None:
+    """Tell every process that its cached definitions of this tenant are out of date
+    (see `custom_field_definitions_cached`); in the transaction of the change."""
+    Tenant.objects.filter(pk=tenant.pk).update(custom_fields_version=F("custom_fields_version") + 1)
+    tenant.refresh_from_db(fields=["custom_fields_version"])

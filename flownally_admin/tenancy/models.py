@@ -27,6 +27,9 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=255)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Bumped by every change to the tenant's custom-field definitions, so each process
+    # may keep the definitions it read until the version it sees moves on.
+    custom_fields_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["slug"]

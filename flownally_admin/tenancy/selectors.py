@@ -7,11 +7,10 @@ from .models import ApiKey, Tenant, hash_token
 
 def api_key_get_by_token(*, token: str) -> ApiKey | None:
     """The key for a presented token (usable or not), or None."""
-    return (
-        ApiKey.objects.select_related("tenant", "service_account")
-        .filter(token_hash=hash_token(token))
-        .first()
-    )
+    try:
+        return ApiKey.objects.select_related("tenant").get(token_hash=hash_token(token))
+    except ApiKey.DoesNotExist:
+        return None
 
 
 def tenant_list_for_user(*, user, roles: tuple[str, ...] | None = None) -> QuerySet[Tenant]:

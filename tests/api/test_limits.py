@@ -21,6 +21,19 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after(make_client, tenant
     assert other.get("/v1/tags").status_code == 200  # the limit is per key
 
 
+def test_the_limit_counts_per_window_and_says_when_the_next_one_starts(
+    make_client, tenant, settings, monkeypatch
+):
+    settings.API_RATE_LIMIT = "2/min"
+    client = make_client(tenant=tenant)
+    clock = [6_000_000.0 + 45]  # 45 s into a minute window
+    monkeypatch.setattr("flownally_admin.api.throttling.time.time", lambda: clock[0])
+    assert [client.get("/v1/tags").status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get("/v1/tags")["Retry-After"] == "15"
+    clock[0] += 15  # the next window
+    assert [client.get("/v1/tags").status_code for _ in range(3)] == [200, 200, 429]
+
+
 def test_a_tenant_has_a_few_imports_at_a_time(make_client, tenant, settings):
     settings.IMPORT_MAX_CONCURRENT = 1
     client = make_client(tenant=tenant)

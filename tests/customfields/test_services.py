@@ -5,13 +5,16 @@ from django.db import connection
 
 from contacts.models import Contact
 from customfields.models import CustomFieldDefinition
+from customfields.selectors import custom_field_definitions_cached
 from customfields.services import (
     CustomFieldExists,
     custom_field_definition_create,
     custom_field_definition_delete,
     custom_field_definition_purge,
+    custom_field_definition_update,
 )
 from customfields.tasks import custom_field_definition_purge_task
+from flownally_admin.tenancy.models import Tenant
 from flownally_admin.tenancy.services import tenant_get_or_create
 from tests.conftest import wait_until
 from tests.factories.contacts import ContactFactory
@@ -133,3 +136,27 @@ def test_purge_task_calls_the_service(monkeypatch):
     )
     assert custom_field_definition_purge_task.apply(args=[42]).get() == 3
     assert calls == [{"definition_pk": 42}]
+
+
+def test_cached_definitions_follow_every_change_seen_by_another_process(tenant):
+    def names(seen_by):
+        cached = custom_field_definitions_cached(tenant=seen_by, entity_type="contact")
+        return [d.name for d in cached]
+
+    elsewhere = Tenant.objects.get(pk=tenant.pk)  # another process's copy of the tenant
+    assert names(elsewhere) == ["Email", "Phone"]
+    plan = custom_field_definition_create(
+        tenant=tenant, entity_type="contact", name="Plan", type="text", created_by="t"
+    )
+    assert names(elsewhere) == ["Email", "Phone"]  # its request began before the change
+    elsewhere = Tenant.objects.get(pk=tenant.pk)  # its next request
+    assert names(elsewhere) == ["Email", "Phone", "Plan"]
+    custom_field_definition_update(
+        tenant=tenant, entity_type="contact", definition_id=plan.public_id, name="Tier"
+    )
+    assert names(Tenant.objects.get(pk=tenant.pk)) == ["Email", "Phone", "Tier"]
+    custom_field_definition_delete(
+        tenant=tenant, entity_type="contact", definition_id=plan.public_id
+    )
+    assert names(Tenant.objects.get(pk=tenant.pk)) == ["Email", "Phone"]
+    assert names(tenant) == ["Email", "Phone"]  # the changing request's own copy is current
