@@ -10,7 +10,11 @@ and `contact_import_resume_stale` hands the job to another worker.
 
 import logging
 import os
+import queue
+import threading
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -196,15 +200,69 @@ def _run(imp: ContactImport, worker: str) -> None:
             start_row=imp.checkpoint_row,
             **limits,
         )
-        batch = []
-        for raw in rows:
-            batch.append(check_row(raw, columns, rules))
-            if len(batch) >= settings.IMPORT_BATCH_ROWS:
+        with _checked_batches(rows, columns, rules) as batches:
+            for batch in batches:
                 _apply_batch(imp, worker, batch)
-                batch = []
-        if batch:
-            _apply_batch(imp, worker, batch)
     _finish(imp, worker)
+
+
+@contextmanager
+def _checked_batches(rows, columns, rules):
+    """Batches of checked rows, checked by a second thread while this one writes.
+
+    Checking is CPU-bound Python; writing mostly waits for PostgreSQL, and psycopg
+    releases the GIL while it waits, so the two overlap. The checker runs at most two
+    batches ahead (memory stays flat) and touches no database: every write, and so
+    every checkpoint, stays on the calling thread's connection.
+    """
+    handoff = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def check():
+        try:
+            batch = []
+            for raw in rows:
+                batch.append(check_row(raw, columns, rules))
+                if len(batch) >= settings.IMPORT_BATCH_ROWS:
+                    if not put(batch):
+                        return
+                    batch = []
+            if batch and not put(batch):
+                return
+            put(_END)
+        except BaseException as exc:  # handed over and raised on the writing thread
+            put(_Failure(exc))
+
+    def batches():
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+
+    checker = threading.Thread(target=check, name="import-checker", daemon=True)
+    checker.start()
+    try:
+        yield batches()
+    finally:
+        stop.set()
+        checker.join()
+
+
+_END = object()
+
+
+@dataclass
+class _Failure:
+    exc: BaseException
 
 
 def _apply_batch(imp: ContactImport, worker: str, batch) -> None:
