@@ -1,5 +1,6 @@
 """Reads of custom field definitions; a deleted definition is invisible from its delete on."""
 
+import uuid
 from functools import lru_cache
 
 from django.apps import apps
@@ -46,7 +47,7 @@ def custom_field_definitions_cached(
 
 @lru_cache(maxsize=1024)
 def _definitions_at_version(
-    tenant_id: str, version: int, entity_type: str
+    tenant_id: str, version: uuid.UUID, entity_type: str
 ) -> tuple[CustomFieldDefinition, ...]:
     return tuple(
         CustomFieldDefinition.objects.filter(

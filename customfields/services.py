@@ -1,7 +1,8 @@
 """Writes of custom field definitions, with the rules of contract §3 (17–24)."""
 
+import uuid
+
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from flownally_admin.errors import Conflict, ValidationFailed
@@ -228,5 +229,5 @@ def _purge_batch(model, definition: CustomFieldDefinition) -> int:
 def _definitions_changed(tenant: Tenant) -> None:
     """Tell every process that its cached definitions of this tenant are out of date
     (see `custom_field_definitions_cached`); in the transaction of the change."""
-    Tenant.objects.filter(pk=tenant.pk).update(custom_fields_version=F("custom_fields_version") + 1)
-    tenant.refresh_from_db(fields=["custom_fields_version"])
+    tenant.custom_fields_version = uuid.uuid4()
+    Tenant.objects.filter(pk=tenant.pk).update(custom_fields_version=tenant.custom_fields_version)

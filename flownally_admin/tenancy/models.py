@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -27,9 +28,11 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=255)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    # Bumped by every change to the tenant's custom-field definitions, so each process
-    # may keep the definitions it read until the version it sees moves on.
-    custom_fields_version = models.PositiveIntegerField(default=0, editable=False)
+    # A new random value with every change to the tenant's custom-field definitions, so
+    # each process may keep the definitions it read until the version it sees moves on.
+    # Random, not a counter: a counter's value reused after a rolled-back change would
+    # bring back what was cached under it.
+    custom_fields_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["slug"]

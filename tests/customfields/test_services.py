@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from contacts.models import Contact
 from customfields.models import CustomFieldDefinition
@@ -160,3 +160,27 @@ def test_cached_definitions_follow_every_change_seen_by_another_process(tenant):
     )
     assert names(Tenant.objects.get(pk=tenant.pk)) == ["Email", "Phone"]
     assert names(tenant) == ["Email", "Phone"]  # the changing request's own copy is current
+
+
+def test_a_rolled_back_change_never_comes_back_from_the_cache(tenant):
+    def names():
+        fresh = Tenant.objects.get(pk=tenant.pk)
+        return [
+            d.name for d in custom_field_definitions_cached(tenant=fresh, entity_type="contact")
+        ]
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        custom_field_definition_create(
+            tenant=tenant, entity_type="contact", name="Doomed", type="text", created_by="t"
+        )
+        assert names() == ["Email", "Phone", "Doomed"]  # cached under the new version
+        raise RuntimeError("the request fails after the change")
+    assert names() == ["Email", "Phone"]
+    custom_field_definition_create(
+        tenant=Tenant.objects.get(pk=tenant.pk),
+        entity_type="contact",
+        name="Plan",
+        type="text",
+        created_by="t",
+    )
+    assert names() == ["Email", "Phone", "Plan"]
