@@ -19,8 +19,8 @@ class ApiKeyRateThrottle(BaseThrottle):
     """Requests per API key in fixed windows, counted in the default cache.
 
     One atomic `incr` per request: DRF's SimpleRateThrottle keeps every timestamp of
-    the window in one cache value and rewrites it on each request, which at the
-    default 20,000 a minute means ~150 KB through the cache per request. A fixed
+    the window in one cache value and rewrites it on each request: for a key near the
+    default 20,000 a minute, ~180 KB through the cache per request. A fixed
     window lets a client burst up to twice the rate across a window boundary; that
     is the usual trade for O(1).
 
