@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from customfields.models import CustomFieldDefinition, EntityType
-from customfields.selectors import custom_field_definition_list
+from customfields.selectors import custom_field_definitions_cached
 from customfields.types import InvalidValue, normalize_email, normalize_phone, value_normalize
 from flownally_admin.errors import ViolationCollector
 from flownally_admin.tenancy.models import Tenant
@@ -46,7 +46,7 @@ class ContactRules:
     @classmethod
     def load(cls, tenant: Tenant, *, tag_ids: list[str] | None = None) -> "ContactRules":
         """Live contact-field definitions, and which of `tag_ids` exist in the tenant."""
-        definitions = custom_field_definition_list(tenant=tenant, entity_type=EntityType.CONTACT)
+        definitions = custom_field_definitions_cached(tenant=tenant, entity_type=EntityType.CONTACT)
         known_tags = frozenset()
         if tag_ids:
             known_tags = frozenset(
