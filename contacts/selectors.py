@@ -2,10 +2,21 @@
 
 import re
 import string
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Lower
 
 from customfields.models import EntityType
@@ -61,31 +72,50 @@ def contact_queryset(*, tenant: Tenant) -> QuerySet[Contact]:
 
 def contacts_with_related(contacts: list[Contact]) -> list[Contact]:
     """Give each contact `identity_list` (oldest first) and `tag_list` (by name) as plain
-    tuples, read with one query each.
+    tuples, read together in one query.
 
     Not `prefetch_related`: a page of 50 contacts carries some 150 identities and tags,
-    and making model instances of them cost more than the rest of the page together.
+    and making model instances of them, in two more queries, cost more than the rest of
+    the page together.
     """
     by_id = {contact.pk: contact for contact in contacts}
-    for contact in contacts:
-        contact.identity_list, contact.tag_list = [], []
     if not by_id:
         return contacts
-    identities = (
-        Identity.objects.filter(contact_id__in=list(by_id))
-        .order_by("created_at", "id")
-        .values_list("contact_id", "id", "channel", "external_id", "metadata")
+    ids = list(by_id)
+    identities = Identity.objects.filter(contact_id__in=ids).values_list(
+        "contact_id", "id", "channel", "external_id", "metadata", "created_at"
     )
-    for contact_id, *identity in identities:
-        by_id[contact_id].identity_list.append(IdentityRef(*identity))
-    links = (
-        ContactTag.objects.filter(contact_id__in=list(by_id))
-        .order_by(Lower("tag__name"), "tag_id")
-        .values_list("contact_id", "tag_id", "tag__name")
+    tags = ContactTag.objects.filter(contact_id__in=ids).values_list(
+        "contact_id",
+        "tag_id",
+        Value(""),  # no channel: a tag
+        "tag__name",
+        Value(None, output_field=JSONField()),
+        Value(None, output_field=DateTimeField()),
     )
-    for contact_id, *tag in links:
-        by_id[contact_id].tag_list.append(TagRef(*tag))
+    identity_rows, tag_rows = defaultdict(list), defaultdict(list)
+    for contact_id, row_id, channel, text, metadata, created_at in identities.union(tags, all=True):
+        if channel:
+            identity_rows[contact_id].append(
+                (created_at, IdentityRef(row_id, channel, text, metadata))
+            )
+        else:
+            tag_rows[contact_id].append(TagRef(row_id, text))
+    for contact_id, contact in by_id.items():
+        contact.identity_list = [
+            identity for _, identity in sorted(identity_rows[contact_id], key=_identity_order)
+        ]
+        contact.tag_list = sorted(tag_rows[contact_id], key=_tag_order)
     return contacts
+
+
+def _identity_order(row) -> tuple:
+    created_at, identity = row
+    return (created_at, identity.id)
+
+
+def _tag_order(tag: TagRef) -> tuple:
+    return (tag.name.lower(), tag.id)
 
 
 def contact_get(*, tenant: Tenant, contact_id: str) -> Contact:

@@ -277,8 +277,8 @@ def test_list_runs_a_fixed_number_of_queries(client_a, tenant, vip, renewal):
         contact.identities.create(tenant=tenant, channel="sms", external_id=f"+1415555{i:04d}")
         contact.tag_links.create(tenant=tenant, tag=vip)
     queries_for_page(1)  # the key's first use records lastUsedAt and reads the definitions
-    # key, tags matching the search, probe window, its tag links, page, identities, tags
-    assert queries_for_page(2) == queries_for_page(30) == 7
+    # key, tags matching the search, probe window, its tag links, page, identities + tags
+    assert queries_for_page(2) == queries_for_page(30) == 6
 
 
 # --- count --------------------------------------------------------------------------
@@ -305,3 +305,28 @@ def test_nul_in_any_parameter_is_422_not_a_500(client_a, query):
     name = query.split("=")[0].replace("%5B", "[").replace("%5D", "]")
     problem = assert_problem(client_a.get(f"/v1/contacts?{query}"), 422, "validation_failed")
     assert violations(problem) == [(name, "invalid")]
+
+
+def test_identities_come_oldest_first_and_tags_by_name_ignoring_case(
+    client_a, make_contact, tenant
+):
+    tags = [TagFactory(tenant=tenant, name=n) for n in ["beta", "Alpha", "gamma"]]
+    contact = make_contact(
+        name="Ada",
+        identities=[
+            {"channel": "sms", "externalId": "+14155550100"},
+            {"channel": "email", "externalId": "ada@x.org"},
+            {"channel": "instagram", "externalId": "ada.l"},
+        ],
+        tagIds=[t.pk for t in tags],
+    )
+    Contact.objects.get(pk=contact["id"]).identities.filter(channel="email").update(
+        created_at=timezone.now() - timedelta(days=1)
+    )
+    for body in (
+        client_a.get(f"/v1/contacts/{contact['id']}").json(),
+        client_a.get("/v1/contacts").json()["contacts"][0],
+    ):
+        assert [i["channel"] for i in body["identities"]] == ["email", "sms", "instagram"]
+        assert [t["name"] for t in body["tags"]] == ["Alpha", "beta", "gamma"]
+        assert body["identities"][0]["metadata"] == {}
