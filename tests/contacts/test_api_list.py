@@ -330,3 +330,13 @@ def test_identities_come_oldest_first_and_tags_by_name_ignoring_case(
         assert [i["channel"] for i in body["identities"]] == ["email", "sms", "instagram"]
         assert [t["name"] for t in body["tags"]] == ["Alpha", "beta", "gamma"]
         assert body["identities"][0]["metadata"] == {}
+
+
+def test_an_e_mail_search_matches_the_whole_address_not_just_its_local_part(client_a, make_contact):
+    make_contact(name="At engine", customFields={"cf_email": "ada.l@engine.io"})
+    make_contact(name="Elsewhere", customFields={"cf_email": "ada.l@other.org"})
+    make_contact(name="Short", customFields={"cf_email": "al@engine.io"})
+    assert _names(client_a, search="ada.l@engine.io") == ["At engine"]
+    assert _names(client_a, search="ADA.L@") == ["Elsewhere", "At engine"]
+    assert _names(client_a, search="l@engine.io") == ["Short", "At engine"]
+    assert _names(client_a, search="@engine.io") == ["Short", "At engine"]
