@@ -14,7 +14,7 @@ from flownally_admin.tenancy.models import Tenant
 from tags.selectors import tag_get
 
 from .models import Contact, ContactCountDelta, ContactTag, Identity
-from .selectors import ContactNotFound, contact_get, contact_search_text, contacts_with_related
+from .selectors import ContactNotFound, contact_get, contact_search_text
 from .validation import (
     ContactRules,
     IdentityInput,
@@ -125,7 +125,7 @@ def contact_create(
         contact_count_add(tenant=tenant, archived=False, delta=1)
         _replace_identities(contact, changes.identities, existing=[])
         _replace_tags(contact, changes.tag_ids, existing=set())
-    return contacts_with_related([contact])[0]
+    return contact_get(tenant=tenant, contact_id=contact.pk)
 
 
 def contact_update(
@@ -167,7 +167,7 @@ def contact_update(
             existing_tags = set(contact.tag_links.values_list("tag_id", flat=True))
             _replace_tags(contact, changes.tag_ids, existing=existing_tags)
         _save(contact, new_identities)
-    return contacts_with_related([contact])[0]
+    return contact_get(tenant=tenant, contact_id=contact.pk)
 
 
 def contact_set_custom_field(

@@ -5,7 +5,12 @@ from customfields.types import VALUE_TYPES
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField
 
 from ..models import Channel
-from ..selectors import IMPORT_ERRORS_SHOWN, contact_import_first_errors
+from ..selectors import (
+    IMPORT_ERRORS_SHOWN,
+    contact_identities,
+    contact_import_first_errors,
+    contact_tags,
+)
 
 
 class IdentitySerializer(serializers.Serializer):
@@ -43,7 +48,7 @@ def _timestamp(value) -> str | None:
 class ContactSerializer(serializers.Serializer):
     """A contact: its profile, channel identities, tags and custom-field values."""
 
-    # Reads a contact from `contacts_with_related`, with `definitions` (live contact-field
+    # Reads a contact from `contact_queryset`, with `definitions` (live contact-field
     # definitions in display order) in the context. The fields document the shape for
     # OpenAPI; `to_representation` builds it by hand, because a page of 50 contacts
     # through the generic field machinery cost more CPU than the database spent finding
@@ -71,9 +76,9 @@ class ContactSerializer(serializers.Serializer):
                     "externalId": identity.external_id,
                     "metadata": identity.metadata,
                 }
-                for identity in contact.identity_list
+                for identity in contact_identities(contact)
             ],
-            "tags": [{"id": tag.id, "name": tag.name} for tag in contact.tag_list],
+            "tags": [{"id": tag.id, "name": tag.name} for tag in contact_tags(contact)],
             "customFields": [
                 {"id": d.public_id, "name": d.name, "type": d.type, "value": values[d.public_id]}
                 for d in self.context["definitions"]

@@ -17,7 +17,6 @@ from ..selectors import (
     contact_get,
     contact_list,
     contact_search,
-    contacts_with_related,
 )
 from ..services import (
     contact_archive,
@@ -132,9 +131,7 @@ class ContactViewSet(ApiViewSet):
             if filters.search
             else None,
         )
-        contacts = ContactSerializer(
-            contacts_with_related(page.items), many=True, context={"definitions": definitions}
-        )
+        contacts = ContactSerializer(page.items, many=True, context={"definitions": definitions})
         body = {"contacts": contacts.data}
         if page.next_page_token:
             body["nextPageToken"] = page.next_page_token
