@@ -48,6 +48,12 @@ class KeysetOrdering:
             clauses.append(Q(**equal, **{f"{name}__{op}": values[position]}))
         return reduce(or_, clauses)
 
+    def through(self, values: list) -> Q:
+        """Rows up to `values` on the first column (ties included): a prefix of this
+        ordering that its index can stop scanning at."""
+        op = "gte" if self.descending else "lte"
+        return Q(**{f"{self.fields[0]}__{op}": values[0]})
+
 
 class Refinement(Protocol):
     """A filter that can be applied in two ways (see `paginate`)."""
@@ -55,9 +61,10 @@ class Refinement(Protocol):
     def q(self) -> Q:
         """The filter as SQL, for any page."""
 
-    def probe(self, ordered: QuerySet, needed: int) -> list | None:
-        """The pks of the first `needed` matching rows of `ordered`, if they can be found
-        cheaply by looking at its first rows; None when that does not settle it."""
+    def probe(self, ordered: QuerySet, ordering: KeysetOrdering, needed: int) -> list | None:
+        """The pks of the first `needed` matching rows of `ordered` (sorted by `ordering`),
+        if they can be found cheaply among its first rows; None when that does not settle
+        it."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ def paginate(
     if page_token:
         queryset = queryset.filter(ordering.after(_decode(page_token, bound, ordering)))
     if refine is not None:
-        found = refine.probe(queryset, page_size + 1)
+        found = refine.probe(queryset, ordering, page_size + 1)
         queryset = queryset.filter(refine.q() if found is None else Q(pk__in=found))
     rows = list(queryset[: page_size + 1])
     if len(rows) <= page_size:

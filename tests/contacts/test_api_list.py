@@ -8,6 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Contact
+from contacts.selectors import contact_queryset, contact_search
+from flownally_admin.api.pagination import KeysetOrdering
 from tests.factories.customfields import CustomFieldDefinitionFactory
 from tests.factories.tags import TagFactory
 from tests.problems import assert_problem, violations
@@ -83,10 +85,16 @@ def test_default_list_is_newest_first(client_a, people):
         ("_", []),
     ],
 )
-@pytest.mark.parametrize("probe_rows", [2000, 2], ids=["probe", "index"])
-def test_search(client_a, people, search, expected, probe_rows, monkeypatch):
-    """Both ways a search is answered: along the list order, or by the trigram index."""
+@pytest.mark.parametrize(
+    ("probe_rows", "probe_max_rows"),
+    [(2000, 40_000), (2, 40_000), (2, 2)],
+    ids=["probe", "probe-twice-or-index", "index"],
+)
+def test_search(client_a, people, search, expected, probe_rows, probe_max_rows, monkeypatch):
+    """Every way a search is answered: along the list order (in a first window, or a
+    second one sized by the first's matches), or by the trigram index."""
     monkeypatch.setattr("contacts.selectors.SEARCH_PROBE_ROWS", probe_rows)
+    monkeypatch.setattr("contacts.selectors.SEARCH_PROBE_MAX_ROWS", probe_max_rows)
     assert _names(client_a, search=search) == expected
     assert _all_pages(client_a, 1, search=search) == expected
 
@@ -341,3 +349,30 @@ def test_an_e_mail_search_matches_the_whole_address_not_just_its_local_part(clie
     assert _names(client_a, search="ADA.L@") == ["Elsewhere", "At engine"]
     assert _names(client_a, search="l@engine.io") == ["Short", "At engine"]
     assert _names(client_a, search="@engine.io") == ["Short", "At engine"]
+
+
+def test_the_probe_looks_again_as_far_as_the_first_window_s_matches_say(tenant, monkeypatch):
+    monkeypatch.setattr("contacts.selectors.SEARCH_PROBE_ROWS", 4)
+    start = timezone.now() - timedelta(days=1)
+    names = {29: "Zeta 29", 20: "Zeta 20", 15: "Zeta 15"}
+    for n in range(30):
+        Contact.objects.create(
+            tenant=tenant,
+            name=names.get(n, f"Other {n}"),
+            search_text=names.get(n, f"other {n}").lower(),
+            created_at=start + timedelta(minutes=n),
+        )
+    ordering = KeysetOrdering(fields=("created_at", "id"), descending=True)
+    newest_first = contact_queryset(tenant=tenant).filter(archived=False)
+    newest_first = newest_first.order_by(*ordering.order_by())
+    search = contact_search(tenant_ids=[tenant.pk], term="zeta")
+
+    # 1 match in the first 4 rows: 3 need about 12, and half again: 18 rows, all 3 there.
+    found = search.probe(newest_first, ordering, 3)
+    assert [Contact.objects.get(pk=pk).name for pk in found] == ["Zeta 29", "Zeta 20", "Zeta 15"]
+    monkeypatch.setattr("contacts.selectors.SEARCH_PROBE_MAX_ROWS", 17)
+    assert search.probe(newest_first, ordering, 3) is None  # the trigram index's turn
+    assert (
+        contact_search(tenant_ids=[tenant.pk], term="nowhere").probe(newest_first, ordering, 3)
+        is None
+    )
