@@ -12,14 +12,17 @@ import logging
 import os
 import queue
 import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -32,15 +35,16 @@ from tags.models import Tag
 from ..models import ContactImport, ContactImportKey, ImportMode, ImportStatus
 from ..validation import ContactRules
 from .columns import map_columns
-from .plan import plan_batch
+from .plan import ContactRef, plan_batch
 from .reader import ImportLimitExceeded, count_rows, read_rows
 from .rows import check_row
 from .sniff import SNIFF_BYTES, InvalidCsv, inspect_upload, store_upload
-from .writers import apply_plan, known_keys
+from .writers import batch_rows, known_keys, write_batch
 
 logger = logging.getLogger(__name__)
 
-BATCH_ATTEMPTS = 3
+PASS_ATTEMPTS = 3  # passes from the checkpoint, when a concurrent writer got in the way
+TURN_POLL_SECONDS = 0.5
 
 
 class InvalidCsvUpload(ApplicationError):
@@ -180,11 +184,49 @@ def _run(imp: ContactImport, worker: str) -> None:
         _fail(imp, worker, "invalid_csv", exc.message)
         return
     rules = ContactRules.load(imp.tenant)
-    limits = {
-        "max_rows": settings.IMPORT_MAX_ROWS,
-        "max_columns": settings.IMPORT_MAX_COLUMNS,
-        "max_cell_bytes": settings.IMPORT_MAX_CELL_BYTES,
-    }
+    with _tenant_turn(imp, worker):
+        for attempt in range(PASS_ATTEMPTS):
+            try:
+                _import_from_checkpoint(imp, worker, columns, rules)
+                break
+            except IntegrityError:
+                # A concurrent writer (the API) took one of a batch's identities between our
+                # lookup and our insert; nothing of that batch was written. Go on from the
+                # last checkpoint, whose lookups now see it.
+                imp.refresh_from_db()
+                if attempt == PASS_ATTEMPTS - 1:
+                    raise
+    _finish(imp, worker)
+
+
+@contextmanager
+def _tenant_turn(imp: ContactImport, worker: str):
+    """Run while no other import of the tenant runs (PostgreSQL).
+
+    Each batch matches its rows against the contacts that exist when it is planned;
+    two imports of one tenant interleaving would each miss the other's newest
+    contacts and could create the same person twice. So they take turns, whole
+    imports at a time, by a session-level advisory lock (released with the
+    connection if the worker dies). The waiting one keeps renewing its lease.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [imp.tenant_id])
+            if cursor.fetchone()[0]:
+                break
+            _save_progress(imp, worker, [])
+            time.sleep(TURN_POLL_SECONDS)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [imp.tenant_id])
+
+
+def _import_from_checkpoint(imp: ContactImport, worker: str, columns, rules) -> None:
     with default_storage.open(imp.file_path, "rb") as file:
         if imp.total_rows is None:
             imp.total_rows = count_rows(
@@ -198,12 +240,57 @@ def _run(imp: ContactImport, worker: str) -> None:
             header_columns=len(imp.header),
             start_offset=imp.checkpoint_offset,
             start_row=imp.checkpoint_row,
-            **limits,
+            max_rows=settings.IMPORT_MAX_ROWS,
+            max_columns=settings.IMPORT_MAX_COLUMNS,
+            max_cell_bytes=settings.IMPORT_MAX_CELL_BYTES,
         )
-        with _checked_batches(rows, columns, rules) as batches:
+        with _checked_batches(rows, columns, rules) as batches, _batch_writer() as write:
+            in_flight: dict[str, ContactRef] = {}
             for batch in batches:
-                _apply_batch(imp, worker, batch)
-    _finish(imp, worker)
+                # The lookups see every batch but the one still being written; that one's
+                # keys come from its plan.
+                known = known_keys(imp, batch)
+                for key, ref in in_flight.items():
+                    known.setdefault(key, ref)
+                plan = plan_batch(batch, mode=imp.mode, known=known)
+                rows_of_batch = batch_rows(imp, plan)
+                write(partial(_write_batch, imp, worker, batch, plan, rows_of_batch))
+                in_flight = plan.new_keys
+
+
+@contextmanager
+def _batch_writer():
+    """`write(job)`: run a batch's transaction, overlapped with planning the next one.
+
+    On PostgreSQL the transactions run on a thread of their own, with a connection of
+    its own, one at a time: while PostgreSQL writes one batch, this thread looks up
+    and plans the next (the two together kept one core busy instead of two). `write`
+    first waits for the previous batch, so at most one is in flight and its error is
+    raised here, before anything else is planned. Inside an outer transaction (a
+    test, an eager task) a second connection could not see what it holds: batches are
+    then written here, one after the other, as on other databases.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield lambda job: job()
+        return
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+    previous = None
+
+    def write(job):
+        nonlocal previous
+        if previous is not None:
+            previous.result()
+        previous = writer.submit(job)
+
+    try:
+        yield write
+        if previous is not None:
+            previous.result()
+    finally:
+        if previous is not None:
+            wait([previous])  # a batch still being written when planning failed ends first
+        writer.submit(connections.close_all).result()
+        writer.shutdown()
 
 
 @contextmanager
@@ -265,48 +352,32 @@ class _Failure:
     exc: BaseException
 
 
-def _apply_batch(imp: ContactImport, worker: str, batch) -> None:
-    """Plan and write one batch with its checkpoint; retried if a concurrent writer
-    claimed one of its identities between our lookup and our insert."""
-    for attempt in range(BATCH_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    # Imports of one tenant take turns per batch, so each sees the other's
-                    # contacts before it matches: racing files never create duplicates.
-                    with connection.cursor() as cursor:
-                        cursor.execute(
-                            "SELECT pg_advisory_xact_lock(hashtext(%s))", [imp.tenant_id]
-                        )
-                plan = plan_batch(batch, mode=imp.mode, known=known_keys(imp, batch))
-                apply_plan(imp, plan)
-                imp.processed_rows += len(batch)
-                imp.created_count += plan.created
-                imp.updated_count += plan.updated
-                imp.skipped_count += plan.skipped
-                imp.failed_count += plan.failed
-                imp.error_count += len(plan.errors)
-                imp.checkpoint_offset = batch[-1].end_offset
-                imp.checkpoint_row = batch[-1].number
-                _save_progress(
-                    imp,
-                    worker,
-                    [
-                        "processed_rows",
-                        "created_count",
-                        "updated_count",
-                        "skipped_count",
-                        "failed_count",
-                        "error_count",
-                        "checkpoint_offset",
-                        "checkpoint_row",
-                    ],
-                )
-            return
-        except IntegrityError:
-            imp.refresh_from_db()
-            if attempt == BATCH_ATTEMPTS - 1:
-                raise
+def _write_batch(imp: ContactImport, worker: str, batch, plan, rows) -> None:
+    """One batch's writes, counts and checkpoint, in one transaction."""
+    with transaction.atomic():
+        write_batch(imp, plan, rows)
+        imp.processed_rows += len(batch)
+        imp.created_count += plan.created
+        imp.updated_count += plan.updated
+        imp.skipped_count += plan.skipped
+        imp.failed_count += plan.failed
+        imp.error_count += len(plan.errors)
+        imp.checkpoint_offset = batch[-1].end_offset
+        imp.checkpoint_row = batch[-1].number
+        _save_progress(
+            imp,
+            worker,
+            [
+                "processed_rows",
+                "created_count",
+                "updated_count",
+                "skipped_count",
+                "failed_count",
+                "error_count",
+                "checkpoint_offset",
+                "checkpoint_row",
+            ],
+        )
 
 
 def _save_progress(imp: ContactImport, worker: str, fields: list[str]) -> None:

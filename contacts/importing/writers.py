@@ -1,10 +1,11 @@
 """Applying a batch plan: what the lookups found, what the plan says, written set-wise.
 
 `known_keys` reads which contacts hold a batch's keys (three queries whatever
-the batch size). `apply_plan` writes the creates, merges, tag links, errors and
-(dry runs) keys of one batch: on PostgreSQL with COPY into the tables or into
-temporary staging tables merged by one statement each; elsewhere with the
-ORM's bulk operations. Both run inside the batch's transaction.
+the batch size). `batch_rows` turns the plan's new contacts into table rows and
+`write_batch` writes them with the merges, tag links, errors and (dry runs) keys
+of the batch, inside the batch's transaction: on PostgreSQL with COPY into the
+tables or into temporary staging tables merged by one statement each; elsewhere
+with the ORM's bulk operations.
 """
 
 import json
@@ -107,33 +108,32 @@ def _holders(tenant_id: str, field: str, values: list[str]):
 
 
 @dataclass
-class _Rows:
+class BatchRows:
     """The batch as plain table rows, ready for COPY or bulk_create."""
 
     contacts: list[tuple]
-    updates: list[tuple]  # (id, name, custom_fields json, search_text)
+    updates: list[tuple]  # (id, name, custom_fields json, search_text), added in the transaction
     identities: list[tuple]
     links: list[tuple]  # (contact_id, tag_id)
     errors: list[tuple]
     keys: list[tuple]
+    tag_ids: dict[str, str]  # by lower-cased name, for the updates' links
 
 
-def apply_plan(imp: ContactImport, plan: BatchPlan) -> None:
-    rows = _prepare(imp, plan)
-    if connection.vendor == "postgresql":
-        _write_postgres(imp, rows)
-    else:
-        _write_orm(imp, rows)
-    if not imp.dry_run:
-        contact_count_add(tenant=imp.tenant, archived=False, delta=len(rows.contacts))
+def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
+    """The rows of the batch's new contacts, errors and (dry runs) keys.
 
-
-def _prepare(imp: ContactImport, plan: BatchPlan) -> _Rows:
+    Reads no contact, so it can run before the batch's transaction, while the one
+    before it is still being written; the merges into existing contacts need their
+    current state and are prepared in the transaction (`write_batch`). Tags named in
+    the file that do not exist yet are created here, each in its own statement: a
+    rolled-back batch leaves them behind, ready for when it is retried.
+    """
     now = timezone.now()
     errors = [(imp.pk, e.row, e.column, e.code, e.message[:500], e.value) for e in plan.errors]
     if imp.dry_run:
         keys = [(imp.pk, key, ref.id, ref.created_here) for key, ref in plan.new_keys.items()]
-        return _Rows([], [], [], [], errors, keys)
+        return BatchRows([], [], [], [], errors, keys, {})
     tag_ids = _tag_ids(
         imp, {n for c in (*plan.creates.values(), *plan.updates.values()) for n in c.tag_names}
     )
@@ -158,27 +158,42 @@ def _prepare(imp: ContactImport, plan: BatchPlan) -> _Rows:
         )
         identities += [_identity_row(imp, change.id, i, now) for i in change.identities]
         links += [(change.id, t) for t in _contact_tags(imp, change, tag_ids)]
-    updates = []
-    if plan.updates:
-        current = {
-            c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=list(plan.updates))
-        }
-        held = defaultdict(list)
-        for identity in Identity.objects.filter(contact_id__in=list(plan.updates), active=True):
-            held[identity.contact_id].append(identity)
-        for change in plan.updates.values():
-            contact = current[change.id]
-            have = {(i.channel, i.external_id) for i in held[change.id]}
-            added = [i for i in change.identities if i.key not in have]
-            name = change.name or contact.name
-            values = {**contact.custom_fields, **change.values}
-            search_text = contact_search_text(
-                name=name, custom_fields=values, identities=[*held[change.id], *added]
-            )
-            updates.append((change.id, name, json.dumps(values), search_text))
-            identities += [_identity_row(imp, change.id, i, now) for i in added]
-            links += [(change.id, t) for t in _contact_tags(imp, change, tag_ids)]
-    return _Rows(contacts, updates, identities, links, errors, [])
+    return BatchRows(contacts, [], identities, links, errors, [], tag_ids)
+
+
+def write_batch(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
+    """Write the batch; inside its transaction, which also holds its checkpoint."""
+    if plan.updates and not imp.dry_run:
+        _add_updates(imp, plan, rows)
+    if connection.vendor == "postgresql":
+        _write_postgres(imp, rows)
+    else:
+        _write_orm(imp, rows)
+    if not imp.dry_run:
+        contact_count_add(tenant=imp.tenant, archived=False, delta=len(rows.contacts))
+
+
+def _add_updates(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
+    """The merges into existing contacts, from their current state (locked until COMMIT)."""
+    now = timezone.now()
+    current = {
+        c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=list(plan.updates))
+    }
+    held = defaultdict(list)
+    for identity in Identity.objects.filter(contact_id__in=list(plan.updates), active=True):
+        held[identity.contact_id].append(identity)
+    for change in plan.updates.values():
+        contact = current[change.id]
+        have = {(i.channel, i.external_id) for i in held[change.id]}
+        added = [i for i in change.identities if i.key not in have]
+        name = change.name or contact.name
+        values = {**contact.custom_fields, **change.values}
+        search_text = contact_search_text(
+            name=name, custom_fields=values, identities=[*held[change.id], *added]
+        )
+        rows.updates.append((change.id, name, json.dumps(values), search_text))
+        rows.identities += [_identity_row(imp, change.id, i, now) for i in added]
+        rows.links += [(change.id, t) for t in _contact_tags(imp, change, rows.tag_ids)]
 
 
 def _identity_row(imp: ContactImport, contact_id: str, identity, now) -> tuple:
@@ -239,7 +254,7 @@ _STAGING = {
 }
 
 
-def _write_postgres(imp: ContactImport, rows: _Rows) -> None:
+def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3 cursor: COPY
         for table, columns in _STAGING.items():
@@ -293,7 +308,9 @@ def _write_postgres(imp: ContactImport, rows: _Rows) -> None:
 def _copy(raw_cursor, target: str, rows: list[tuple]) -> None:
     if not rows:
         return
-    with raw_cursor.copy(f"COPY {target} FROM STDIN") as copy:
+    # The raw cursor's errors are psycopg's own: wrapped, a unique violation is the
+    # IntegrityError that sends the import back to its checkpoint.
+    with connection.wrap_database_errors, raw_cursor.copy(f"COPY {target} FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -301,7 +318,7 @@ def _copy(raw_cursor, target: str, rows: list[tuple]) -> None:
 # --- Other databases: bulk ORM ------------------------------------------------------------
 
 
-def _write_orm(imp: ContactImport, rows: _Rows) -> None:
+def _write_orm(imp: ContactImport, rows: BatchRows) -> None:
     fields = (
         "id",
         "tenant_id",

@@ -1,0 +1,138 @@
+"""The PostgreSQL import path that writes one batch while it plans the next.
+
+Batches are written on a thread with its own connection, so these tests commit
+for real (`transaction=True`); the import runs in-process (Celery eager) once the
+upload's transaction has committed.
+"""
+
+import threading
+
+import psycopg
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+import contacts.importing.services as import_services
+from contacts.models import Contact, ContactImport, Identity
+from contacts.services import contact_create
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def small_batches(settings):
+    settings.IMPORT_BATCH_ROWS = 2
+
+
+def _import(client, content: str, **fields) -> ContactImport:
+    upload = SimpleUploadedFile("people.csv", content.encode(), content_type="text/csv")
+    response = client.post("/v1/contacts/import", {"file": upload, **fields}, format="multipart")
+    assert response.status_code == 202, response.content
+    return ContactImport.objects.get(pk=response.json()["id"])
+
+
+def test_a_batch_sees_the_keys_of_the_batch_still_being_written(client_a, tenant):
+    imp = _import(
+        client_a,
+        "name,email,whatsapp\n"
+        "A,a@x.io,+14155550101\n"
+        "B,b@x.io,\n"
+        "A again,,+14155550101\n"  # the next batch: the identity of row 1
+        "B again,B@X.IO,\n",  # and the e-mail of row 2
+    )
+    imp.refresh_from_db()
+    assert (imp.status, imp.created_count, imp.updated_count, imp.failed_count) == (
+        "completed",
+        2,
+        2,
+        0,
+    )
+    names = sorted(Contact.objects.filter(tenant=tenant).values_list("name", flat=True))
+    assert names == ["A again", "B again"]
+
+
+def test_in_create_mode_a_repeat_in_the_next_batch_is_a_duplicate_in_file(client_a, tenant):
+    imp = _import(client_a, "name,email\nA,a@x.io\nB,b@x.io\nA again,a@x.io\n", mode="create")
+    imp.refresh_from_db()
+    assert (imp.created_count, imp.failed_count) == (2, 1)
+    assert list(imp.errors.values_list("row", "code")) == [(3, "duplicate_in_file")]
+
+
+def test_an_identity_taken_while_its_batch_is_planned_is_matched_on_a_second_pass(
+    client_a, tenant, monkeypatch
+):
+    """Between the lookups of a batch and its write, the API gives one of the batch's
+    identities to a new contact: the unique index refuses the batch, and the import goes
+    on from its last checkpoint, where the lookups find that contact and update it."""
+    real_known_keys = import_services.known_keys
+    taken = {}
+
+    def known_keys_then_taken(imp, batch):
+        known = real_known_keys(imp, batch)
+        if batch[0].number == 3 and not taken:
+            taken["contact"] = contact_create(
+                tenant=tenant,
+                created_by="api",
+                name="From the API",
+                identities=[{"channel": "whatsapp", "externalId": "+14155550103"}],
+            )
+        return known
+
+    monkeypatch.setattr(import_services, "known_keys", known_keys_then_taken)
+    imp = _import(
+        client_a,
+        "name,whatsapp\n"
+        "One,+14155550101\n"
+        "Two,+14155550102\n"
+        "Three,+14155550103\n"
+        "Four,+14155550104\n"
+        "Five,+14155550105\n",
+    )
+    imp.refresh_from_db()
+    assert (imp.status, imp.processed_rows, imp.created_count, imp.updated_count) == (
+        "completed",
+        5,
+        4,
+        1,
+    )
+    assert Contact.objects.get(pk=taken["contact"].pk).name == "Three"
+    holders = Identity.objects.filter(tenant=tenant).values_list("external_id", flat=True)
+    assert sorted(holders) == [f"+1415555010{n}" for n in range(1, 6)]
+    assert Contact.objects.filter(tenant=tenant).count() == 5
+
+
+def test_an_import_waits_while_another_of_its_tenant_runs(client_a, tenant):
+    """The lock another import of the tenant would hold: the import waits for it, renewing
+    its lease, and runs once it is released."""
+    db = connection.settings_dict
+    other = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname=db["NAME"],
+        autocommit=True,
+    )
+    other.execute("SELECT pg_advisory_lock(hashtext(%s))", [tenant.pk])
+    done = threading.Event()
+
+    def upload():
+        try:
+            _import(client_a, "name\nAda\n")
+        finally:
+            connection.close()
+            done.set()
+
+    runner = threading.Thread(target=upload)
+    runner.start()
+    try:
+        assert not done.wait(1.5)
+        imp = ContactImport.objects.get(tenant=tenant)
+        assert (imp.status, imp.processed_rows) == ("running", 0)
+        assert imp.lease_owner
+    finally:
+        other.execute("SELECT pg_advisory_unlock(hashtext(%s))", [tenant.pk])
+        other.close()
+    assert done.wait(30)
+    runner.join()
+    imp.refresh_from_db()
+    assert (imp.status, imp.created_count) == ("completed", 1)
