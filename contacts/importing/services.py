@@ -8,15 +8,13 @@ holds a lease on the job while it works; a lease that is not renewed lapses
 and `contact_import_resume_stale` hands the job to another worker.
 """
 
+import gc
 import logging
 import os
-import queue
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -34,10 +32,10 @@ from tags.models import Tag
 
 from ..models import ContactImport, ContactImportKey, ImportMode, ImportStatus
 from ..validation import ContactRules
+from .checking import check_job, checked_batches
 from .columns import map_columns
 from .plan import ContactRef, plan_batch
-from .reader import ImportLimitExceeded, count_rows, read_rows
-from .rows import check_row
+from .reader import ImportLimitExceeded, count_rows
 from .sniff import SNIFF_BYTES, InvalidCsv, inspect_upload, store_upload
 from .writers import batch_rows, known_keys, write_batch
 
@@ -121,7 +119,8 @@ def contact_import_run(*, import_id: str) -> None:
     if imp is None:
         return
     try:
-        _run(imp, worker)
+        with _no_cyclic_collection():
+            _run(imp, worker)
     except LeaseLost:
         logger.warning("Import %s: lease lost to another worker; stopping", import_id)
     except ImportLimitExceeded as exc:
@@ -149,6 +148,26 @@ def contact_import_resume_stale() -> list[str]:
 
 
 # --- running ------------------------------------------------------------------------
+
+
+@contextmanager
+def _no_cyclic_collection():
+    """Python's cyclic garbage collector off while an import runs.
+
+    Rows become millions of short-lived lists, dicts and dataclasses, and the
+    collector kept walking the batches in flight: half the worker's CPU (5.9 →
+    3.1 s for 100,000 rows). They form no reference cycles and reference
+    counting frees them; whatever cycles the run does make are collected once
+    it ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            gc.collect()
 
 
 def _lease_until():
@@ -233,18 +252,12 @@ def _import_from_checkpoint(imp: ContactImport, worker: str, columns, rules) -> 
                 file, delimiter=imp.delimiter, max_rows=settings.IMPORT_MAX_ROWS
             )
             _save_progress(imp, worker, ["total_rows"])
-        file.seek(0)
-        rows = read_rows(
-            file,
-            delimiter=imp.delimiter,
-            header_columns=len(imp.header),
-            start_offset=imp.checkpoint_offset,
-            start_row=imp.checkpoint_row,
-            max_rows=settings.IMPORT_MAX_ROWS,
-            max_columns=settings.IMPORT_MAX_COLUMNS,
-            max_cell_bytes=settings.IMPORT_MAX_CELL_BYTES,
-        )
-        with _checked_batches(rows, columns, rules) as batches, _batch_writer() as write:
+        job = check_job(columns, rules, imp)
+        in_process = imp.total_rows - imp.checkpoint_row >= settings.IMPORT_CHECK_PROCESS_ROWS
+        with (
+            checked_batches(job, file, in_process=in_process) as batches,
+            _batch_writer() as write,
+        ):
             in_flight: dict[str, ContactRef] = {}
             for batch in batches:
                 # The lookups see every batch but the one still being written; that one's
@@ -291,65 +304,6 @@ def _batch_writer():
             wait([previous])  # a batch still being written when planning failed ends first
         writer.submit(connections.close_all).result()
         writer.shutdown()
-
-
-@contextmanager
-def _checked_batches(rows, columns, rules):
-    """Batches of checked rows, checked by a second thread while this one writes.
-
-    Checking is CPU-bound Python; writing mostly waits for PostgreSQL, and psycopg
-    releases the GIL while it waits, so the two overlap. The checker runs at most two
-    batches ahead (memory stays flat) and touches no database: every write, and so
-    every checkpoint, stays on the calling thread's connection.
-    """
-    handoff = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def check():
-        try:
-            batch = []
-            for raw in rows:
-                batch.append(check_row(raw, columns, rules))
-                if len(batch) >= settings.IMPORT_BATCH_ROWS:
-                    if not put(batch):
-                        return
-                    batch = []
-            if batch and not put(batch):
-                return
-            put(_END)
-        except BaseException as exc:  # handed over and raised on the writing thread
-            put(_Failure(exc))
-
-    def batches():
-        while (item := handoff.get()) is not _END:
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item
-
-    checker = threading.Thread(target=check, name="import-checker", daemon=True)
-    checker.start()
-    try:
-        yield batches()
-    finally:
-        stop.set()
-        checker.join()
-
-
-_END = object()
-
-
-@dataclass
-class _Failure:
-    exc: BaseException
 
 
 def _write_batch(imp: ContactImport, worker: str, batch, plan, rows) -> None:

@@ -15,6 +15,7 @@ from django.db import connection
 import contacts.importing.services as import_services
 from contacts.models import Contact, ContactImport, Identity
 from contacts.services import contact_create
+from tests.factories.tenancy import TenantFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -99,6 +100,75 @@ def test_an_identity_taken_while_its_batch_is_planned_is_matched_on_a_second_pas
     holders = Identity.objects.filter(tenant=tenant).values_list("external_id", flat=True)
     assert sorted(holders) == [f"+1415555010{n}" for n in range(1, 6)]
     assert Contact.objects.filter(tenant=tenant).count() == 5
+
+
+MESSY = (
+    "name,email,phone,whatsapp,tags\n"
+    "Ada,ADA@X.IO,+1 (415) 555-0123,,vip;gold\n"
+    "Bob,not-an-email,12,,\n"
+    ",,,,\n"
+    '"Cyd, the third","cyd@x.io",,+44 20 7946 0958,"a\nb"\n'
+    "Dee,dee@x.io,,,,extra\n"
+    "Ada again,ada@x.io,,+33 1 42 68 53 00,silver\n"
+    "Eve,eve@x.io,,+44 20 7946 0958,\n"
+    'Zed,"broken"quote,,,\n'
+    "Never,read@x.io,,,\n"
+)
+
+
+def _outcome(imp: ContactImport):
+    imp.refresh_from_db()
+    counts = (
+        imp.status,
+        imp.total_rows,
+        imp.processed_rows,
+        imp.created_count,
+        imp.updated_count,
+        imp.skipped_count,
+        imp.failed_count,
+    )
+    errors = list(imp.errors.order_by("row", "column").values_list("row", "column", "code"))
+    contacts = sorted(
+        (
+            c.name,
+            sorted(c.custom_fields.items()),
+            sorted(i.external_id for i in c.identities.all()),
+            sorted(t.name for t in c.tags.all()),
+        )
+        for c in Contact.objects.filter(tenant_id=imp.tenant_id).prefetch_related(
+            "identities", "tags"
+        )
+    )
+    return counts, errors, contacts
+
+
+def test_a_checking_process_gives_what_a_checking_thread_gives(make_client, settings):
+    settings.IMPORT_CHECK_PROCESS_ROWS = 1_000_000
+    on_a_thread = _outcome(_import(make_client(tenant=TenantFactory()), MESSY))
+    settings.IMPORT_CHECK_PROCESS_ROWS = 1
+    by_a_process = _outcome(_import(make_client(tenant=TenantFactory()), MESSY))
+    assert by_a_process == on_a_thread
+    counts, errors, _ = by_a_process
+    # Eight records (Cyd's spans two lines; Zed's cannot be parsed and ends the file);
+    # Ada again merges into Ada by e-mail, Eve into Cyd by WhatsApp.
+    assert counts == ("completed", 8, 8, 2, 2, 1, 3)
+    assert errors == [
+        (2, "email", "invalid_email"),
+        (2, "phone", "invalid_phone"),
+        (3, "", "empty_row"),
+        (5, "", "malformed_row"),
+        (8, "", "malformed_row"),
+    ]
+    assert [name for name, *_ in by_a_process[2]] == ["Ada again", "Eve"]
+
+
+def test_a_checking_process_reports_a_limit_as_the_import_failure(client_a, settings):
+    settings.IMPORT_CHECK_PROCESS_ROWS = 1
+    settings.IMPORT_MAX_CELL_BYTES = 100
+    imp = _import(client_a, "name\nok\n" + "x" * 101 + "\n")
+    imp.refresh_from_db()
+    assert (imp.status, imp.failure_code) == ("failed", "cell_too_large")
+    assert imp.failure_message == "Row 2, column 1 is larger than 100 bytes."
 
 
 def test_an_import_waits_while_another_of_its_tenant_runs(client_a, tenant):

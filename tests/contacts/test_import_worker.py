@@ -19,7 +19,12 @@ from tests.factories.tenancy import TenantFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-WORKER_ENV = {"IMPORT_BATCH_ROWS": "10", "IMPORT_LEASE_SECONDS": "2"}
+# Files of 1,000 rows or more are checked by a child process of the worker.
+WORKER_ENV = {
+    "IMPORT_BATCH_ROWS": "10",
+    "IMPORT_LEASE_SECONDS": "2",
+    "IMPORT_CHECK_PROCESS_ROWS": "1000",
+}
 
 
 @pytest.fixture(autouse=True)

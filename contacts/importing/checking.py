@@ -1,0 +1,243 @@
+"""An import's rows, read and checked beside the thread that writes them, in batches.
+
+Checking is CPU-bound Python (~35 µs a row, two thirds of it parsing phone
+numbers). On a thread of the worker it takes the GIL from the threads that plan
+the batches and feed COPY to PostgreSQL, and every wait of theirs for the GIL is
+a wait of PostgreSQL's for data. A large file is therefore checked by a child
+process (`python -m contacts.importing.check_process`) fed the stored file's
+bytes and answering with pickled batches. A small one is checked on a thread, as
+a process costs about half a second to start.
+
+Either way the checker runs at most about a batch ahead of the writer (memory
+stays flat), touches no database, and its errors are raised on the caller's
+thread: `ImportLimitExceeded` as itself, anything else as `CheckingFailed`.
+"""
+
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from ..validation import ContactRules
+from .columns import ColumnMap
+from .reader import ImportLimitExceeded, read_rows
+from .rows import CheckedRow, check_row
+
+_PIPE_BUFFER = 1 << 16
+_FEED_CHUNK = 1 << 20
+
+
+class CheckingFailed(Exception):
+    """The checking process stopped without an answer, or on an unexpected error."""
+
+
+@dataclass(frozen=True)
+class CheckJob:
+    """Everything checking needs, so that a process without settings or storage can do it."""
+
+    columns: ColumnMap
+    rules: ContactRules
+    delimiter: str
+    start_offset: int  # the checkpoint: where reading starts, and the row number there
+    start_row: int
+    batch_rows: int
+    max_rows: int
+    max_columns: int
+    max_cell_bytes: int
+
+
+def check_job(columns: ColumnMap, rules: ContactRules, imp) -> CheckJob:
+    """The job of reading `imp` from its checkpoint, with this process's settings."""
+    return CheckJob(
+        columns=columns,
+        rules=rules,
+        delimiter=imp.delimiter,
+        start_offset=imp.checkpoint_offset,
+        start_row=imp.checkpoint_row,
+        batch_rows=settings.IMPORT_BATCH_ROWS,
+        max_rows=settings.IMPORT_MAX_ROWS,
+        max_columns=settings.IMPORT_MAX_COLUMNS,
+        max_cell_bytes=settings.IMPORT_MAX_CELL_BYTES,
+    )
+
+
+def job_batches(job: CheckJob, file) -> Iterator[list[CheckedRow]]:
+    """The job's rows of `file` (positioned anywhere; read from the job's offset), checked."""
+    rows = read_rows(
+        file,
+        delimiter=job.delimiter,
+        header_columns=len(job.columns.header),
+        start_offset=job.start_offset,
+        start_row=job.start_row,
+        max_rows=job.max_rows,
+        max_columns=job.max_columns,
+        max_cell_bytes=job.max_cell_bytes,
+    )
+    batch = []
+    for raw in rows:
+        batch.append(check_row(raw, job.columns, job.rules))
+        if len(batch) >= job.batch_rows:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@contextmanager
+def checked_batches(job: CheckJob, file, *, in_process: bool):
+    """An iterator of the checked batches of `file` (the stored upload, binary)."""
+    checker = _checked_on_a_thread if not in_process else _checked_by_a_process
+    with checker(job, file) as batches:
+        yield batches
+
+
+# --- on a thread ------------------------------------------------------------------------
+
+
+@contextmanager
+def _checked_on_a_thread(job: CheckJob, file):
+    handoff = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def check():
+        try:
+            for batch in job_batches(job, file):
+                if not put(batch):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed over and raised on the caller's thread
+            put(_Failure(exc))
+
+    def batches():
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+
+    checker = threading.Thread(target=check, name="import-checker", daemon=True)
+    checker.start()
+    try:
+        yield batches()
+    finally:
+        stop.set()
+        checker.join()
+
+
+_END = object()
+
+
+@dataclass
+class _Failure:
+    exc: BaseException
+
+
+# --- by a process -----------------------------------------------------------------------
+
+
+@contextmanager
+def _checked_by_a_process(job: CheckJob, file):
+    """The child reads the job and then the file's bytes from its stdin (fed by a thread
+    here, from the checkpoint on), and writes (kind, payload) pickles to its stdout."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "contacts.importing.check_process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        bufsize=_PIPE_BUFFER,
+        cwd=settings.BASE_DIR,  # the environment, DJANGO_SETTINGS_MODULE included, is ours
+    )
+    stop = threading.Event()
+
+    def feed():
+        # A closed pipe means the child stopped: on an error it reports, or stopped by us.
+        with suppress(BrokenPipeError, OSError):
+            pickle.dump(job, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            file.seek(job.start_offset)
+            while not stop.is_set() and (chunk := file.read(_FEED_CHUNK)):
+                child.stdin.write(chunk)
+        with suppress(BrokenPipeError, OSError):
+            child.stdin.close()
+
+    def batches():
+        while True:
+            try:
+                kind, payload = pickle.load(child.stdout)  # noqa: S301 (our own child, a private pipe)
+            except EOFError:
+                raise CheckingFailed(
+                    f"The checking process stopped without an answer (exit {child.wait()})."
+                ) from None
+            if kind == "batch":
+                yield payload
+            elif kind == "end":
+                return
+            elif kind == "limit":
+                raise ImportLimitExceeded(*payload)
+            else:
+                raise CheckingFailed(payload)
+
+    feeder = threading.Thread(target=feed, name="import-feeder", daemon=True)
+    feeder.start()
+    try:
+        yield batches()
+    finally:
+        stop.set()
+        child.kill()  # done, or no longer needed; it holds nothing worth a clean stop
+        child.wait()
+        feeder.join()
+        child.stdout.close()
+
+
+def serve(source, out) -> None:
+    """The child's side: a CheckJob and then the file's bytes from `source`, batches to `out`."""
+    job = pickle.load(source)  # noqa: S301 (from the worker that started us, a private pipe)
+    try:
+        for batch in job_batches(job, _Stream(source, job.start_offset)):
+            pickle.dump(("batch", batch), out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
+        message = ("end", None)
+    except ImportLimitExceeded as exc:
+        message = ("limit", (exc.code, exc.message))
+    except Exception as exc:  # reported to the worker, which fails the import with it
+        message = ("error", f"{type(exc).__name__}: {exc}")
+    pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+    out.flush()
+
+
+class _Stream:
+    """The piped file as the reader sees a stored one: it starts at `offset`, and seeking
+    is to where it already is, or to its end (after a row that cannot be parsed)."""
+
+    def __init__(self, raw, offset: int):
+        self._raw = raw
+        self._offset = offset
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._raw.readline(limit)
+        self._offset += len(line)
+        return line
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END and offset == 0:
+            while chunk := self._raw.read(_FEED_CHUNK):
+                self._offset += len(chunk)
+        elif not (whence == os.SEEK_SET and offset == self._offset):
+            raise OSError(f"cannot seek a piped file to {offset} (whence {whence})")
+        return self._offset
+
+    def tell(self) -> int:
+        return self._offset
