@@ -114,7 +114,8 @@ class BatchRows:
     contacts: list[tuple]
     updates: list[tuple]  # (id, name, custom_fields json, search_text), added in the transaction
     identities: list[tuple]
-    links: list[tuple]  # (contact_id, tag_id)
+    links: list[tuple]  # (contact_id, tag_id) of new contacts
+    merged_links: list[tuple]  # (contact_id, tag_id) of existing ones, some already there
     errors: list[tuple]
     keys: list[tuple]
     tag_ids: dict[str, str]  # by lower-cased name, for the updates' links
@@ -133,7 +134,7 @@ def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
     errors = [(imp.pk, e.row, e.column, e.code, e.message[:500], e.value) for e in plan.errors]
     if imp.dry_run:
         keys = [(imp.pk, key, ref.id, ref.created_here) for key, ref in plan.new_keys.items()]
-        return BatchRows([], [], [], [], errors, keys, {})
+        return BatchRows([], [], [], [], [], errors, keys, {})
     tag_ids = _tag_ids(
         imp, {n for c in (*plan.creates.values(), *plan.updates.values()) for n in c.tag_names}
     )
@@ -158,7 +159,7 @@ def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
         )
         identities += [_identity_row(imp, change.id, i, now) for i in change.identities]
         links += [(change.id, t) for t in _contact_tags(imp, change, tag_ids)]
-    return BatchRows(contacts, [], identities, links, errors, [], tag_ids)
+    return BatchRows(contacts, [], identities, links, [], errors, [], tag_ids)
 
 
 def write_batch(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
@@ -193,7 +194,7 @@ def _add_updates(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
         )
         rows.updates.append((change.id, name, json.dumps(values), search_text))
         rows.identities += [_identity_row(imp, change.id, i, now) for i in added]
-        rows.links += [(change.id, t) for t in _contact_tags(imp, change, rows.tag_ids)]
+        rows.merged_links += [(change.id, t) for t in _contact_tags(imp, change, rows.tag_ids)]
 
 
 def _identity_row(imp: ContactImport, contact_id: str, identity, now) -> tuple:
@@ -280,8 +281,14 @@ def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
                 "search_text = u.search_text, updated_at = now() "
                 "FROM import_contact_updates u WHERE c.id = u.id"
             )
-        if rows.links:
-            _copy(raw, "import_contact_tags", rows.links)
+        now = timezone.now()
+        _copy(  # a new contact has no links yet: no conflict to look for
+            raw,
+            "contacts_contacttag (tenant_id, contact_id, tag_id, created_at)",
+            [(imp.tenant_id, contact_id, tag_id, now) for contact_id, tag_id in rows.links],
+        )
+        if rows.merged_links:
+            _copy(raw, "import_contact_tags", rows.merged_links)
             cursor.execute(
                 "INSERT INTO contacts_contacttag (tenant_id, contact_id, tag_id, created_at) "
                 "SELECT %s, contact_id, tag_id, now() FROM import_contact_tags "
@@ -353,7 +360,10 @@ def _write_orm(imp: ContactImport, rows: BatchRows) -> None:
             name=name, custom_fields=json.loads(values), search_text=search_text, updated_at=now
         )
     ContactTag.objects.bulk_create(
-        [ContactTag(tenant_id=imp.tenant_id, contact_id=c, tag_id=t) for c, t in rows.links],
+        [
+            ContactTag(tenant_id=imp.tenant_id, contact_id=c, tag_id=t)
+            for c, t in rows.links + rows.merged_links
+        ],
         ignore_conflicts=True,
     )
     ContactImportError.objects.bulk_create(
