@@ -7,9 +7,10 @@ as the batch is planned, from its own earlier rows, so the same person twice
 in one file merges (upsert) or is a `duplicate_in_file` (create).
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from flownally_admin.ids import new_id
+from flownally_admin.ids import new_ids
 
 from ..models import ImportMode
 from ..validation import IdentityInput
@@ -57,6 +58,7 @@ class BatchPlan:
 def plan_batch(rows: list[CheckedRow], *, mode: str, known: dict[str, ContactRef]) -> BatchPlan:
     """Decide every row of the batch; `known` is extended with the keys the batch claims."""
     plan = BatchPlan()
+    new_contact_ids = iter(new_ids("ctc", len(rows)))  # as many as the batch could create
     for row in rows:
         plan.errors += row.errors
         if row.empty:
@@ -64,11 +66,17 @@ def plan_batch(rows: list[CheckedRow], *, mode: str, known: dict[str, ContactRef
         elif row.failed:
             plan.failed += 1
         else:
-            _plan_row(row, mode, known, plan)
+            _plan_row(row, mode, known, plan, new_contact_ids)
     return plan
 
 
-def _plan_row(row: CheckedRow, mode: str, known: dict[str, ContactRef], plan: BatchPlan) -> None:
+def _plan_row(
+    row: CheckedRow,
+    mode: str,
+    known: dict[str, ContactRef],
+    plan: BatchPlan,
+    new_contact_ids: Iterator[str],
+) -> None:
     identity_keys, other_keys = row.identity_keys(), row.other_keys()
     match = next((known[k] for k in identity_keys + other_keys if k in known), None)
     conflicts = [
@@ -100,7 +108,7 @@ def _plan_row(row: CheckedRow, mode: str, known: dict[str, ContactRef], plan: Ba
         plan.failed += 1
         return
     if match is None:
-        match = ContactRef(new_id("ctc"), created_here=True)
+        match = ContactRef(next(new_contact_ids), created_here=True)
         plan.creates[match.id] = ContactChange(match.id)
         plan.created += 1
     else:
