@@ -184,9 +184,9 @@ IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
 IMPORT_MAX_CELL_BYTES = env.int("IMPORT_MAX_CELL_BYTES", default=32 * 1024)
 # Progress is saved with each batch; the contract asks for at least every 10,000 rows.
 IMPORT_BATCH_ROWS = env.int("IMPORT_BATCH_ROWS", default=10_000)
-# From how many rows (left to import) they are checked by a child process of the worker
-# instead of a thread (contacts/importing/checking.py).
-IMPORT_CHECK_PROCESS_ROWS = env.int("IMPORT_CHECK_PROCESS_ROWS", default=20_000)
+# From how many bytes left to import (~20,000 rows) the rows are checked by a child process
+# of the worker instead of a thread (contacts/importing/checking.py).
+IMPORT_CHECK_PROCESS_BYTES = env.int("IMPORT_CHECK_PROCESS_BYTES", default=2 * 1024 * 1024)
 IMPORT_MAX_CONCURRENT = env.int("IMPORT_MAX_CONCURRENT", default=3)  # queued or running, per tenant
 IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=120)
 

@@ -246,29 +246,32 @@ def _tenant_turn(imp: ContactImport, worker: str):
 
 
 def _import_from_checkpoint(imp: ContactImport, worker: str, columns, rules) -> None:
-    with default_storage.open(imp.file_path, "rb") as file:
-        if imp.total_rows is None:
-            imp.total_rows = count_rows(
-                file, delimiter=imp.delimiter, max_rows=settings.IMPORT_MAX_ROWS
-            )
+    job = check_job(columns, rules, imp)
+    in_process = imp.file_size - imp.checkpoint_offset >= settings.IMPORT_CHECK_PROCESS_BYTES
+    with (
+        default_storage.open(imp.file_path, "rb") as file,
+        checked_batches(job, file, in_process=in_process) as batches,
+        _batch_writer() as write,
+    ):
+        if imp.total_rows is None:  # counted while the first batch is being checked
+            imp.total_rows = _count_rows(imp)
             _save_progress(imp, worker, ["total_rows"])
-        job = check_job(columns, rules, imp)
-        in_process = imp.total_rows - imp.checkpoint_row >= settings.IMPORT_CHECK_PROCESS_ROWS
-        with (
-            checked_batches(job, file, in_process=in_process) as batches,
-            _batch_writer() as write,
-        ):
-            in_flight: dict[str, ContactRef] = {}
-            for batch in batches:
-                # The lookups see every batch but the one still being written; that one's
-                # keys come from its plan.
-                known = known_keys(imp, batch)
-                for key, ref in in_flight.items():
-                    known.setdefault(key, ref)
-                plan = plan_batch(batch, mode=imp.mode, known=known)
-                rows_of_batch = batch_rows(imp, plan)
-                write(partial(_write_batch, imp, worker, batch, plan, rows_of_batch))
-                in_flight = plan.new_keys
+        in_flight: dict[str, ContactRef] = {}
+        for batch in batches:
+            # The lookups see every batch but the one still being written; that one's
+            # keys come from its plan.
+            known = known_keys(imp, batch)
+            for key, ref in in_flight.items():
+                known.setdefault(key, ref)
+            plan = plan_batch(batch, mode=imp.mode, known=known)
+            rows_of_batch = batch_rows(imp, plan)
+            write(partial(_write_batch, imp, worker, batch, plan, rows_of_batch))
+            in_flight = plan.new_keys
+
+
+def _count_rows(imp: ContactImport) -> int:
+    with default_storage.open(imp.file_path, "rb") as file:
+        return count_rows(file, delimiter=imp.delimiter, max_rows=settings.IMPORT_MAX_ROWS)
 
 
 @contextmanager

@@ -143,9 +143,9 @@ def _outcome(imp: ContactImport):
 
 
 def test_a_checking_process_gives_what_a_checking_thread_gives(make_client, settings):
-    settings.IMPORT_CHECK_PROCESS_ROWS = 1_000_000
+    settings.IMPORT_CHECK_PROCESS_BYTES = 1_000_000
     on_a_thread = _outcome(_import(make_client(tenant=TenantFactory()), MESSY))
-    settings.IMPORT_CHECK_PROCESS_ROWS = 1
+    settings.IMPORT_CHECK_PROCESS_BYTES = 1
     by_a_process = _outcome(_import(make_client(tenant=TenantFactory()), MESSY))
     assert by_a_process == on_a_thread
     counts, errors, _ = by_a_process
@@ -163,7 +163,7 @@ def test_a_checking_process_gives_what_a_checking_thread_gives(make_client, sett
 
 
 def test_a_checking_process_reports_a_limit_as_the_import_failure(client_a, settings):
-    settings.IMPORT_CHECK_PROCESS_ROWS = 1
+    settings.IMPORT_CHECK_PROCESS_BYTES = 1
     settings.IMPORT_MAX_CELL_BYTES = 100
     imp = _import(client_a, "name\nok\n" + "x" * 101 + "\n")
     imp.refresh_from_db()
