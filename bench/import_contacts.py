@@ -4,7 +4,8 @@ Starts gunicorn and one Celery worker (solo pool, the `imports` queue) itself,
 against DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis); creates a
 fresh tenant; generates N realistic rows (name, e-mail, phone, WhatsApp, tags,
 two custom fields, 1 % bad rows); uploads; polls until done. Prints rows/s, the
-time to first progress, and the peak RSS of the worker and the web process.
+time to first progress, and the peak RSS of the worker, of its checking process and of
+the web process.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/flownally_bench \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/3 \\
@@ -26,6 +27,9 @@ from pathlib import Path
 from _setup import ROOT, django_setup
 
 PORT = 8765
+# How often the status is polled, as a client would: each poll is a request the web
+# process serves on the same two cores as the import.
+POLL_SECONDS = 0.25
 FIRST = ["Ada", "Alan", "Grace", "Linus", "Barbara", "Ken", "Radia", "Tim", "Hedy", "Guido"]
 LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Thompson", "Perlman", "Lamarr"]
 
@@ -106,8 +110,20 @@ def status(import_id: str, token: str) -> dict:
 
 
 def peak_rss_mb(pid: int) -> float:
+    return _status_mb(pid, "VmHWM:")
+
+
+def rss_mb(pid: int) -> float:
+    """Current RSS; 0 for a process that has just ended."""
+    try:
+        return _status_mb(pid, "VmRSS:")
+    except FileNotFoundError:
+        return 0.0
+
+
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -200,13 +216,15 @@ def main() -> None:
             import_id = upload(path, token)
             uploaded = time.monotonic()
             first_progress = None
+            checker_rss = 0.0
             while True:
                 body = status(import_id, token)
                 if first_progress is None and body["processedRows"]:
                     first_progress = time.monotonic()
                 if body["status"] in ("completed", "failed"):
                     break
-                time.sleep(0.1)
+                checker_rss = max([checker_rss, *map(rss_mb, _children(worker.pid))])
+                time.sleep(POLL_SECONDS)
             finished = time.monotonic()
         elapsed = finished - started
         print(f"file: {args.rows:,} rows, {size_mb:.1f} MB")
@@ -219,6 +237,7 @@ def main() -> None:
         print(f"time to first progress: {(first_progress or finished) - started:.2f} s")
         print(f"total: {elapsed:.2f} s  ->  {args.rows / elapsed:,.0f} rows/s")
         print(f"worker peak RSS: {peak_rss_mb(worker.pid):.0f} MB")
+        print(f"checking process RSS (largest seen): {checker_rss:.0f} MB")
         print(f"web peak RSS: {max(peak_rss_mb(p) for p in [*_children(web.pid), web.pid]):.0f} MB")
     finally:
         for process in (web, worker):

@@ -30,6 +30,9 @@ from .columns import ColumnMap
 from .reader import ImportLimitExceeded, read_rows
 from .rows import CheckedRow, check_row
 
+# The first batch is small and each next one twice as large, up to IMPORT_BATCH_ROWS: the
+# first progress shows sooner, and the writer does not wait while the pipeline fills.
+FIRST_BATCH_ROWS = 2000
 _PIPE_BUFFER = 1 << 16
 _FEED_CHUNK = 1 << 20
 
@@ -80,12 +83,12 @@ def job_batches(job: CheckJob, file) -> Iterator[list[CheckedRow]]:
         max_columns=job.max_columns,
         max_cell_bytes=job.max_cell_bytes,
     )
-    batch = []
+    batch, size = [], min(FIRST_BATCH_ROWS, job.batch_rows)
     for raw in rows:
         batch.append(check_row(raw, job.columns, job.rules))
-        if len(batch) >= job.batch_rows:
+        if len(batch) >= size:
             yield batch
-            batch = []
+            batch, size = [], min(2 * size, job.batch_rows)
     if batch:
         yield batch
 
