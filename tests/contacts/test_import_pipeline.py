@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 import contacts.importing.services as import_services
-from contacts.models import Contact, ContactImport, Identity
+from contacts.models import Contact, ContactImport, ContactImportKey, Identity
 from contacts.services import contact_create
 from tests.factories.tenancy import TenantFactory
 
@@ -57,6 +57,23 @@ def test_in_create_mode_a_repeat_in_the_next_batch_is_a_duplicate_in_file(client
     imp.refresh_from_db()
     assert (imp.created_count, imp.failed_count) == (2, 1)
     assert list(imp.errors.values_list("row", "code")) == [(3, "duplicate_in_file")]
+
+
+def test_a_dry_run_reports_repeats_across_batches_and_writes_nothing(client_a, tenant):
+    imp = _import(
+        client_a,
+        "name,email\nA,a@x.io\nB,b@x.io\nA again,a@x.io\nB again,b@x.io\n",
+        mode="create",
+        dryRun="true",
+    )
+    imp.refresh_from_db()
+    assert (imp.status, imp.created_count, imp.failed_count) == ("completed", 2, 2)
+    assert list(imp.errors.values_list("row", "code")) == [
+        (3, "duplicate_in_file"),
+        (4, "duplicate_in_file"),
+    ]
+    assert not Contact.objects.filter(tenant=tenant).exists()
+    assert not ContactImportKey.objects.filter(contact_import=imp).exists()
 
 
 def test_an_identity_taken_while_its_batch_is_planned_is_matched_on_a_second_pass(
