@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from customfields.models import EntityType
 from customfields.selectors import custom_field_definition_get
-from flownally_admin.errors import ApplicationError, Conflict, ViolationCollector
+from flownally_admin.errors import ApplicationError, Conflict, ValidationFailed, ViolationCollector
 from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.models import Tenant
-from tags.selectors import tag_get
+from tags.selectors import TagNotFound, tag_get
+from tags.services import tags_hold
 
 from .models import Contact, ContactCountDelta, ContactTag, Identity
 from .selectors import ContactNotFound, contact_get, contact_search_text
@@ -243,6 +244,8 @@ def contact_tag_add(*, tenant: Tenant, contact_id: str, tag_id: str) -> None:
     with transaction.atomic():
         contact = _lock(tenant, contact_id)
         tag = tag_get(tenant=tenant, tag_id=tag_id)
+        if not tags_hold(tag_ids=[tag.pk]):  # deleted since
+            raise TagNotFound(f"No tag with id '{tag_id}'.")
         _, created = ContactTag.objects.get_or_create(tenant=tenant, contact=contact, tag=tag)
         if created:
             _touch(contact)
@@ -375,11 +378,19 @@ def _replace_tags(contact: Contact, wanted: list[str], *, existing: set[str]) ->
     wanted_set = set(wanted)
     if existing - wanted_set:
         ContactTag.objects.filter(contact=contact, tag_id__in=existing - wanted_set).delete()
+    added = [tag_id for tag_id in wanted if tag_id not in existing]
+    gone = set(added) - tags_hold(tag_ids=added)  # checked by ContactRules, deleted since
+    if gone:
+        raise ValidationFailed.from_tuples(
+            [
+                (f"tagIds[{wanted.index(tag_id)}]", "unknown_tag", f"No tag with id '{tag_id}'.")
+                for tag_id in sorted(gone)
+            ]
+        )
     ContactTag.objects.bulk_create(
         [
             ContactTag(tenant_id=contact.tenant_id, contact=contact, tag_id=tag_id)
-            for tag_id in wanted
-            if tag_id not in existing
+            for tag_id in added
         ],
         ignore_conflicts=True,
     )

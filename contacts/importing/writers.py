@@ -12,12 +12,13 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from flownally_admin.ids import new_ids
 from tags.models import Tag
+from tags.services import tags_hold
 
 from ..models import (
     Contact,
@@ -176,10 +177,19 @@ def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
     return BatchRows(contacts, [], identities, links, [], errors, [], tag_ids)
 
 
+class TagDeleted(IntegrityError):
+    """A tag the batch links to was deleted after it was looked up: the batch is written
+    again from its checkpoint, which creates a tag named in the file anew."""
+
+
 def write_batch(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
     """Write the batch; inside its transaction, which also holds its checkpoint."""
     if plan.updates and not imp.dry_run:
         _add_updates(imp, plan, rows)
+    linked = {tag_id for _, tag_id in rows.links + rows.merged_links}
+    gone = linked - tags_hold(tag_ids=linked)
+    if gone:
+        raise TagDeleted(f"Tags {sorted(gone)} were deleted while the batch was planned.")
     if connection.vendor == "postgresql":
         _write_postgres(imp, rows)
     else:

@@ -6,15 +6,18 @@ upload's transaction has committed.
 """
 
 import threading
+import time
 
 import psycopg
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 
 import contacts.importing.services as import_services
-from contacts.models import Contact, ContactImport, ContactImportKey, Identity
+from contacts.models import Contact, ContactImport, ContactImportKey, ContactTag, Identity
 from contacts.services import contact_create
+from tags.models import Tag
+from tags.services import tag_delete, tags_hold
 from tests.factories.tenancy import TenantFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -186,6 +189,73 @@ def test_a_checking_process_reports_a_limit_as_the_import_failure(client_a, sett
     imp.refresh_from_db()
     assert (imp.status, imp.failure_code) == ("failed", "cell_too_large")
     assert imp.failure_message == "Row 2, column 1 is larger than 100 bytes."
+
+
+def test_a_tag_deleted_while_its_batch_is_planned_is_created_again(client_a, tenant, monkeypatch):
+    """Links have no database constraint to their tag: the batch holds its tags, finds one
+    gone, and goes again from its checkpoint, creating the tag the file names anew; none is
+    left dangling."""
+    real_batch_rows = import_services.batch_rows
+    deleted = []
+
+    def batch_rows_then_tag_deleted(imp, plan):
+        rows = real_batch_rows(imp, plan)
+        if not deleted and any(c.name == "C" for c in plan.creates.values()):
+            tag = Tag.objects.get(tenant=tenant, name="vip")
+            tag_delete(tenant=tenant, tag_id=tag.pk)  # waits for the batch before, if need be
+            deleted.append(tag.pk)
+        return rows
+
+    monkeypatch.setattr(import_services, "batch_rows", batch_rows_then_tag_deleted)
+    imp = _import(client_a, "name,tags\nA,vip\nB,vip\nC,vip\nD,vip\n")
+    imp.refresh_from_db()
+    assert (imp.status, imp.created_count) == ("completed", 4)
+    assert deleted
+    vip = Tag.objects.get(tenant=tenant, name="vip")
+    assert vip.pk != deleted[0]
+    # A and B lost the tag with its deletion if their batch was written before it, and
+    # have the new one if the deletion made their batch go again.
+    tagged = set(Contact.objects.filter(tenant=tenant, tags=vip).values_list("name", flat=True))
+    assert {"C", "D"} <= tagged
+    assert sorted(Contact.objects.filter(tenant=tenant).values_list("name", flat=True)) == [
+        "A",
+        "B",
+        "C",
+        "D",
+    ]
+    assert not ContactTag.objects.exclude(tag__in=Tag.objects.all()).exists()
+
+
+def test_deleting_a_tag_waits_for_a_transaction_linking_to_it(tenant, vip):
+    contact = contact_create(tenant=tenant, created_by="api", name="Ada")
+    holding = threading.Event()
+
+    def link_slowly():
+        try:
+            with transaction.atomic():
+                assert tags_hold(tag_ids=[vip.pk]) == {vip.pk}
+                holding.set()
+                time.sleep(0.5)
+                ContactTag.objects.create(tenant=tenant, contact=contact, tag=vip)
+        finally:
+            connection.close()
+
+    linker = threading.Thread(target=link_slowly)
+    linker.start()
+    assert holding.wait(5)
+    started = time.monotonic()
+    tag_delete(tenant=tenant, tag_id=vip.pk)  # waits for the link, then deletes it too
+    waited = time.monotonic() - started
+    linker.join()
+    assert waited > 0.2
+    assert not ContactTag.objects.filter(contact=contact).exists()
+    assert not Tag.objects.filter(pk=vip.pk).exists()
+
+
+def test_holding_tags_answers_which_exist(tenant, vip):
+    with transaction.atomic():
+        assert tags_hold(tag_ids=[vip.pk, "tag_01M8C1SJB073XHA41RTJ3MC9JQ", vip.pk]) == {vip.pk}
+        assert tags_hold(tag_ids=[]) == set()
 
 
 def test_an_import_waits_while_another_of_its_tenant_runs(client_a, tenant):
