@@ -13,8 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from contacts.importing.services import contact_import_resume_stale
-from contacts.models import Contact, ContactImport, ContactImportError, Identity
+from contacts.models import Contact, ContactImport, Identity
 from tests.conftest import start_worker, stop_worker, wait_until
+from tests.contacts.outcomes import import_outcome
 from tests.factories.tenancy import TenantFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -69,38 +70,6 @@ def _finished(import_id: str) -> ContactImport | None:
     return imp if imp.status in ("completed", "failed") else None
 
 
-def _outcome(import_id: str):
-    """Everything an import produced, without ids (which differ between runs)."""
-    imp = ContactImport.objects.get(pk=import_id)
-    contacts = sorted(
-        (
-            c.name,
-            sorted(c.custom_fields.items()),
-            sorted(i.external_id for i in c.identities.all()),
-            sorted(t.name for t in c.tags.all()),
-        )
-        for c in Contact.objects.filter(tenant_id=imp.tenant_id).prefetch_related(
-            "identities", "tags"
-        )
-    )
-    errors = list(
-        ContactImportError.objects.filter(contact_import=imp)
-        .order_by("row", "column")
-        .values_list("row", "column", "code")
-    )
-    counts = (
-        imp.status,
-        imp.total_rows,
-        imp.processed_rows,
-        imp.created_count,
-        imp.updated_count,
-        imp.skipped_count,
-        imp.failed_count,
-        imp.error_count,
-    )
-    return counts, errors, contacts
-
-
 @pytest.fixture
 def clean_outcome(make_client):
     """The outcome of the file imported without interruption, by one worker."""
@@ -110,7 +79,7 @@ def clean_outcome(make_client):
         wait_until(lambda: _finished(import_id), timeout=120, what="the clean import")
     finally:
         stop_worker(worker)
-    return _outcome(import_id)
+    return import_outcome(import_id)
 
 
 @pytest.mark.parametrize("kill_after_rows", [50, 1000, 2000])
@@ -144,7 +113,7 @@ def test_a_worker_killed_mid_import_is_resumed_to_the_same_result(
         stop_worker(second)
     resumed = ContactImport.objects.get(pk=import_id)
     assert resumed.attempts == 2
-    assert _outcome(import_id) == clean_outcome
+    assert import_outcome(import_id) == clean_outcome
 
 
 def test_racing_imports_with_overlapping_people_never_create_duplicates(make_client):
