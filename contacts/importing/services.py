@@ -209,9 +209,9 @@ def _run(imp: ContactImport, worker: str) -> None:
                 _import_from_checkpoint(imp, worker, columns, rules)
                 break
             except IntegrityError:
-                # A concurrent writer (the API) took one of a batch's identities between our
-                # lookup and our insert; nothing of that batch was written. Go on from the
-                # last checkpoint, whose lookups now see it.
+                # Between a batch's planning and its write, a concurrent writer (the API)
+                # took one of its identities or deleted one of its tags; nothing of that
+                # batch was written. Go on from the last checkpoint, which plans it anew.
                 imp.refresh_from_db()
                 if attempt == PASS_ATTEMPTS - 1:
                     raise
@@ -280,7 +280,7 @@ def _batch_writer():
 
     On PostgreSQL the transactions run on a thread of their own, with a connection of
     its own, one at a time: while PostgreSQL writes one batch, this thread looks up
-    and plans the next (the two together kept one core busy instead of two). `write`
+    and plans the next (one after the other, they kept one core of two busy). `write`
     first waits for the previous batch, so at most one is in flight and its error is
     raised here, before anything else is planned. Inside an outer transaction (a
     test, an eager task) a second connection could not see what it holds: batches are

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from contacts.models import Contact, Identity
 from contacts.services import (
@@ -13,6 +13,7 @@ from contacts.services import (
     contact_restore,
 )
 from flownally_admin.api.models import IdempotencyRecord
+from flownally_admin.tenancy.models import Tenant
 from tests.factories.tenancy import TenantFactory
 
 WHATSAPP = {"channel": "whatsapp", "externalId": "+14155550123"}
@@ -87,3 +88,34 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_contact(make_cl
     assert len({contact_id for _, contact_id in outcomes}) == 1
     assert Contact.objects.filter(tenant=tenant).count() == 1
     assert IdempotencyRecord.objects.filter(tenant=tenant).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_tenant_deleted_while_a_contact_is_created_leaves_no_contact_behind():
+    """Contact.tenant has no database constraint; the count delta written with the contact
+    has one, checked at COMMIT: the creation fails instead of leaving a contact behind."""
+    tenant = TenantFactory()
+    created, deleted = threading.Event(), threading.Event()
+    outcome = []
+
+    def create_and_wait():
+        try:
+            with transaction.atomic():
+                contact_create(tenant=tenant, created_by="svc_t", name="Ada")
+                created.set()
+                assert deleted.wait(10)
+            outcome.append("committed")
+        except IntegrityError:
+            outcome.append("refused")
+        finally:
+            connection.close()
+
+    creator = threading.Thread(target=create_and_wait)
+    creator.start()
+    assert created.wait(10)
+    Tenant.objects.filter(pk=tenant.pk).delete()
+    deleted.set()
+    creator.join()
+    assert outcome == ["refused"]
+    assert not Contact.objects.filter(tenant_id=tenant.pk).exists()
