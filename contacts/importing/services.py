@@ -247,7 +247,9 @@ def _tenant_turn(imp: ContactImport, worker: str):
 
 def _import_from_checkpoint(imp: ContactImport, worker: str, columns, rules) -> None:
     job = check_job(columns, rules, imp)
-    in_process = imp.file_size - imp.checkpoint_offset >= settings.IMPORT_CHECK_PROCESS_BYTES
+    # The stored file is UTF-8, and the checkpoint an offset in it (file_size is the upload's).
+    left = default_storage.size(imp.file_path) - imp.checkpoint_offset
+    in_process = left >= settings.IMPORT_CHECK_PROCESS_BYTES
     with (
         default_storage.open(imp.file_path, "rb") as file,
         checked_batches(job, file, in_process=in_process) as batches,
