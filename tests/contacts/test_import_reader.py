@@ -292,3 +292,34 @@ def test_count_rows_reads_from_the_start_wherever_the_file_is():
     file = io.BytesIO(TRICKY)
     file.seek(40)
     assert count_rows(file, delimiter=",", max_rows=1000) == 8
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"name",
+        b"name\n",
+        b"name,email\nAnn,a@x.io\nBob,b@x.io\n",
+        b"name,email\nAnn,a@x.io\nBob,b@x.io",  # no final line feed
+        b"name,email\n\n\nAnn,a@x.io\n\n",  # blank lines are rows
+        b"name,email\nJos\xe9,x\nN\x00l,y\na,b,c,d\n",  # bad bytes, NUL, ragged: rows all
+        b"name,email\r\nAnn,a@x.io\r\n",  # CRLF: counted by the csv module
+        b"name,note\nAnn,a\rb\nBob,c\n",  # a bare CR ends the file there
+        b'name,note\nAnn,"two\nlines"\nBob,x\n',  # a quote: counted by the csv module
+        b'name,note\nAnn,bro"ken\nBob,x\n',
+        TRICKY,
+    ],
+)
+def test_the_count_agrees_with_the_rows_read(data):
+    assert count_rows(io.BytesIO(data), delimiter=",", max_rows=1000) == len(rows(data))
+
+
+def test_a_plain_file_of_many_chunks_is_counted_by_its_lines():
+    lines = [b"name,email"] + [f"Person {n},p{n}@x.io".encode() for n in range(150_000)]
+    data = b"\n".join(lines) + b"\n"
+    assert len(data) > 2 * 1024 * 1024  # the line feeds are counted a megabyte at a time
+    assert count_rows(io.BytesIO(data), delimiter=",", max_rows=1_048_576) == 150_000
+    with pytest.raises(ImportLimitExceeded) as caught:
+        count_rows(io.BytesIO(data), delimiter=",", max_rows=149_999)
+    assert caught.value.code == "too_many_rows"
