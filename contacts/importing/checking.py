@@ -1,6 +1,6 @@
 """An import's rows, read and checked beside the thread that writes them, in batches.
 
-Checking is CPU-bound Python (~35 µs a row, two thirds of it parsing phone
+Checking is CPU-bound Python (~35 µs a row, about half of it parsing phone
 numbers). On a thread of the worker it takes the GIL from the threads that plan
 the batches and feed COPY to PostgreSQL, and every wait of theirs for the GIL is
 a wait of PostgreSQL's for data. A large file is therefore checked by a child
