@@ -85,6 +85,7 @@ def normalize_email(raw: str) -> str:
 
 # Digits and the punctuation people write numbers with; letters and extensions are refused.
 _PHONE_CHARACTERS = re.compile(r"\+[0-9 \-().]+")
+_PHONE_PUNCTUATION = str.maketrans("", "", " -().")
 
 
 def normalize_phone(raw: str) -> str:
@@ -96,10 +97,12 @@ def normalize_phone(raw: str) -> str:
     )
     if not _PHONE_CHARACTERS.fullmatch(value):
         raise invalid
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        raise invalid from None
+    number = _plainly_international(value)
+    if number is None:
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            raise invalid from None
     # "Plausible" (contract §2): a full-length number of the country's numbering plan (a
     # local-only number is not: it cannot be dialled from abroad). The stricter
     # is_valid_number also checks allocated ranges and costs twice as much per number,
@@ -108,6 +111,42 @@ def normalize_phone(raw: str) -> str:
     if possible != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise invalid
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _plainly_international(value: str) -> phonenumbers.PhoneNumber | None:
+    """The number `phonenumbers.parse(value)` reads, when reading it is plain; else None.
+
+    `value` is `+`, digits and punctuation (`_PHONE_CHARACTERS`). It reads plainly when
+    its digits are a country calling code and then a national number of 2–17 digits
+    that starts with neither a zero nor the country's national prefix: then parse's
+    only outcome is exactly that (country code, national number), and this takes ~3 µs
+    where parse's general reading (extensions, letters, dialling prefixes) takes ~15 µs,
+    which an import of a million rows with two phone columns pays for every number.
+    Anything else goes to parse; tests/customfields/test_phone_parsing.py holds the two
+    to the same answers across every country calling code.
+    """
+    digits = value[1:].translate(_PHONE_PUNCTUATION)
+    if len(digits) < 3 or digits[0] == "0":
+        return None
+    # Country calling codes are prefix-free, 1–3 digits: parse takes the first that is one.
+    for width in (1, 2, 3):
+        country_code = int(digits[:width])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[width:]
+    if not 2 <= len(national) <= 17 or national[0] == "0":
+        return None
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        country_code, phonenumbers.region_code_for_country_code(country_code)
+    )
+    if metadata is None:
+        return None
+    national_prefix = metadata.national_prefix_for_parsing
+    if national_prefix and re.match(national_prefix, national):
+        return None  # parse may strip it: its rules decide
+    return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
 
 
 def _exact(definition_id: str, stored: str) -> Q:
