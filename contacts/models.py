@@ -1,7 +1,8 @@
 from django.db import models
 from django.db.models import Q
-from django.db.models.fields.json import KeyTransform
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Lower
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from flownally_admin.ids import PrefixedIdField
@@ -23,6 +24,11 @@ class Channel(models.TextChoices):
 
 
 PHONE_CHANNELS = (Channel.WHATSAPP, Channel.SMS)
+
+
+def _matching_index(field: str, name: str) -> models.Index:
+    value = KeyTextTransform(field, "custom_fields")
+    return models.Index("tenant", value, condition=Q(IsNull(value, False)), name=name)
 
 
 class Contact(models.Model):
@@ -102,15 +108,15 @@ class Contact(models.Model):
                 condition=LIVE,
                 name="contact_list_by_name",
             ),
-            # Import matching (upsert) by e-mail and by phone. Not partial: PostgreSQL
-            # uses an expression index's statistics only when it has no WHERE clause,
-            # and without them it plans a 5,000-value IN as a scan of the whole tenant.
-            models.Index(
-                "tenant", KeyTransform("cf_email", "custom_fields"), name="contact_by_email"
-            ),
-            models.Index(
-                "tenant", KeyTransform("cf_phone", "custom_fields"), name="contact_by_phone"
-            ),
+            # Import matching (upsert) by e-mail and by phone, one probe per key
+            # (importing/writers.py). On the value as text: as jsonb (`->`) every insert
+            # and probe compared jsonb containers, and the pair cost an import 0.78 s per
+            # 100,000 contacts (0.47 s as text). Partial, so that each is the only index
+            # that fits its probe whatever the statistics (a tenant being filled has
+            # none): with (tenant, …) indexes that fit any query of a tenant, an e-mail
+            # probe was once planned as a walk of the tenant in the phone index.
+            _matching_index("cf_email", "contact_by_email"),
+            _matching_index("cf_phone", "contact_by_phone"),
             # The admin's "deleted" view, for restores.
             models.Index(
                 "tenant",

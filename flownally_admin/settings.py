@@ -95,6 +95,12 @@ else:
     # connection the server dropped (a restart, a failover) fails one request per web
     # process, and Django then discards it. Turn it on where that matters more.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
+    # No JIT compilation of queries (PostgreSQL compiles those it estimates above
+    # jit_above_cost). Every query here is short, and estimates can be far off: a tenant
+    # being filled has no statistics yet, and an import's index probe of 0.05 ms was
+    # compiled for 110 ms. bench/contacts_api.py is as fast or faster without it.
+    # `?options=…` in DATABASE_URL overrides this.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenancy.User"

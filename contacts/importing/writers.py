@@ -109,16 +109,18 @@ def _holders(tenant_id: str, field: str, values: list[str]):
             .values_list(f"custom_fields__{field}", "id", "source_import_id")
         )
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT k.value, c.id, c.source_import_id "
-            "FROM jsonb_array_elements_text(%s::jsonb) AS k(value) CROSS JOIN LATERAL ("
-            " SELECT id, source_import_id, created_at, deleted_at FROM contacts_contact"
-            " WHERE tenant_id = %s AND custom_fields -> %s = to_jsonb(k.value)"
-            " OFFSET 0) AS c "
-            "WHERE c.deleted_at IS NULL ORDER BY c.created_at, c.id",
-            [json.dumps(values), tenant_id, field],
-        )
+        cursor.execute(HOLDERS_SQL, [json.dumps(values), tenant_id, field])
         return cursor.fetchall()
+
+
+HOLDERS_SQL = (
+    "SELECT k.value, c.id, c.source_import_id "
+    "FROM jsonb_array_elements_text(%s::jsonb) AS k(value) CROSS JOIN LATERAL ("
+    " SELECT id, source_import_id, created_at, deleted_at FROM contacts_contact"
+    " WHERE tenant_id = %s AND custom_fields ->> %s = k.value"
+    " OFFSET 0) AS c "
+    "WHERE c.deleted_at IS NULL ORDER BY c.created_at, c.id"
+)
 
 
 @dataclass

@@ -5,6 +5,7 @@ for real (`transaction=True`); the import runs in-process (Celery eager) once th
 upload's transaction has committed.
 """
 
+import json
 import threading
 import time
 
@@ -14,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 
 import contacts.importing.services as import_services
+from contacts.importing.writers import HOLDERS_SQL
 from contacts.models import Contact, ContactImport, ContactImportKey, ContactTag, Identity
 from contacts.services import contact_create
 from tags.models import Tag
@@ -268,3 +270,26 @@ def test_an_import_waits_while_another_of_its_tenant_runs(client_a, tenant):
     runner.join()
     imp.refresh_from_db()
     assert (imp.status, imp.created_count) == ("completed", 1)
+
+
+@pytest.mark.parametrize(
+    ("field", "index"), [("cf_email", "contact_by_email"), ("cf_phone", "contact_by_phone")]
+)
+def test_an_import_looks_up_each_email_and_phone_by_its_own_index(tenant, field, index):
+    """Each lookup is one probe of its partial index, never a walk of the tenant in another
+    (`(tenant, …)` indexes fit any query of the tenant; statistics may not tell them apart)."""
+    for n in range(3):
+        contact_create(
+            tenant=tenant,
+            created_by="test",
+            name=f"P{n}",
+            custom_fields={"cf_email": f"p{n}@x.io", "cf_phone": f"+1415555010{n}"},
+        )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN " + HOLDERS_SQL, [json.dumps(["p1@x.io", "+14155550101"]), tenant.pk, field]
+        )
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert f"Index Scan using {index} on contacts_contact" in plan
+    assert f"((custom_fields ->> '{field}'::text) = k.value)" in plan
