@@ -13,6 +13,7 @@ stays flat), touches no database, and its errors are raised on the caller's
 thread: `ImportLimitExceeded` as itself, anything else as `CheckingFailed`.
 """
 
+import fcntl
 import os
 import pickle
 import queue
@@ -164,6 +165,8 @@ def _checked_by_a_process(job: CheckJob, file):
         bufsize=_PIPE_BUFFER,
         cwd=settings.BASE_DIR,  # the environment, DJANGO_SETTINGS_MODULE included, is ours
     )
+    with suppress(OSError):
+        fcntl.fcntl(child.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
     stop = threading.Event()
 
     def feed():

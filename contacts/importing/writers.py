@@ -8,10 +8,10 @@ tables or into temporary staging tables merged by one statement each; elsewhere
 with the ORM's bulk operations.
 """
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 
+import orjson
 from django.db import IntegrityError, connection
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -90,7 +90,7 @@ def _identity_holders(imp: ContactImport, identities: set[tuple[str, str]]):
             " WHERE i.tenant_id = %s AND i.active"
             " AND i.channel = k.pair ->> 0 AND i.external_id = k.pair ->> 1"
             " OFFSET 0) AS h",
-            [json.dumps(list(identities)), imp.tenant_id],
+            [_json_text(list(identities)), imp.tenant_id],
         )
         return cursor.fetchall()
 
@@ -109,7 +109,7 @@ def _holders(tenant_id: str, field: str, values: list[str]):
             .values_list(f"custom_fields__{field}", "id", "source_import_id")
         )
     with connection.cursor() as cursor:
-        cursor.execute(HOLDERS_SQL, [json.dumps(values), tenant_id, field])
+        cursor.execute(HOLDERS_SQL, [_json_text(values), tenant_id, field])
         return cursor.fetchall()
 
 
@@ -121,6 +121,11 @@ HOLDERS_SQL = (
     " OFFSET 0) AS c "
     "WHERE c.deleted_at IS NULL ORDER BY c.created_at, c.id"
 )
+
+
+def _json_text(value) -> str:
+    """JSON for a jsonb column or parameter: orjson, as json.dumps took ~2 µs per contact."""
+    return orjson.dumps(value).decode()
 
 
 @dataclass
@@ -164,7 +169,7 @@ def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
                 change.id,
                 imp.tenant_id,
                 change.name,
-                json.dumps(change.values),
+                _json_text(change.values),
                 search_text,
                 imp.created_by,
                 now,
@@ -219,7 +224,7 @@ def _add_updates(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
         search_text = contact_search_text(
             name=name, custom_fields=values, identities=[*held[change.id], *added]
         )
-        rows.updates.append((change.id, name, json.dumps(values), search_text))
+        rows.updates.append((change.id, name, _json_text(values), search_text))
         held_by += [(change.id, identity) for identity in added]
         rows.merged_links += [(change.id, t) for t in _contact_tags(imp, change, rows.tag_ids)]
     rows.identities += _identity_rows(imp, held_by, now)
@@ -235,7 +240,7 @@ def _identity_rows(imp: ContactImport, held_by: list[tuple], now) -> list[tuple]
             contact_id,
             identity.channel,
             identity.external_id,
-            json.dumps(identity.metadata),
+            _json_text(identity.metadata),
             True,
             now,
         )
@@ -390,7 +395,7 @@ def _write_orm(imp: ContactImport, rows: BatchRows) -> None:
     now = timezone.now()
     for contact_id, name, values, search_text in rows.updates:
         Contact.objects.filter(pk=contact_id).update(
-            name=name, custom_fields=json.loads(values), search_text=search_text, updated_at=now
+            name=name, custom_fields=orjson.loads(values), search_text=search_text, updated_at=now
         )
     ContactTag.objects.bulk_create(
         [
@@ -419,4 +424,4 @@ def _write_orm(imp: ContactImport, rows: BatchRows) -> None:
 
 def _json(row: tuple, position: int) -> tuple:
     """The row with its JSON column (a string, for COPY) parsed back for the ORM."""
-    return (*row[:position], json.loads(row[position]), *row[position + 1 :])
+    return (*row[:position], orjson.loads(row[position]), *row[position + 1 :])
