@@ -295,7 +295,7 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         imp = self._get_import(request, object_id)
         if imp is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        errors = contact_import_first_errors(contact_import=imp)[:ERRORS_SHOWN]
+        errors = contact_import_first_errors(contact_import=imp, limit=ERRORS_SHOWN)
         context = self._context(
             request,
             title=f"Import of {imp.file_name}",

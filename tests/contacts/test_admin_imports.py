@@ -372,7 +372,7 @@ def test_job_page_shows_the_counts_and_the_first_errors(staff_client, staff, fin
     assert '<td id="count-skipped">1</td>' in page
     assert '<td id="count-failed">3</td>' in page
     assert f"{staff.username} ({staff.pk})" in page
-    assert [(e.row, e.column, e.code, e.value) for e in response.context["errors"]] == [
+    assert [(e["row"], e["column"], e["code"], e["value"]) for e in response.context["errors"]] == [
         (2, "email", "invalid_email", "not-an-email"),
         (3, "email", "invalid_email", "=cmd"),
         (4, "", "empty_row", ""),
