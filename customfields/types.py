@@ -217,6 +217,11 @@ def value_normalize(definition_id: str, type_name: str, raw: str) -> str | None:
     """
     if not raw.strip():
         return None
+    return value_normalizer(definition_id, type_name)(raw)
+
+
+def value_normalizer(definition_id: str, type_name: str) -> Callable[[str], str]:
+    """The function that normalises a non-blank value of a field (what value_normalize
+    calls), for a caller that normalises many values of one field."""
     predefined = PREDEFINED_CONTACT_FIELDS.get(definition_id)
-    normalize = predefined.normalize if predefined else VALUE_TYPES[type_name].normalize
-    return normalize(raw)
+    return predefined.normalize if predefined else VALUE_TYPES[type_name].normalize

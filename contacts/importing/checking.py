@@ -29,7 +29,7 @@ from django.conf import settings
 from ..validation import ContactRules
 from .columns import ColumnMap
 from .reader import ImportLimitExceeded, read_rows
-from .rows import CheckedRow, check_row
+from .rows import CheckedRow, RowChecker
 
 # The first batch is small and each next one twice as large, up to IMPORT_BATCH_ROWS: the
 # first progress shows sooner, and the writer does not wait while the pipeline fills.
@@ -85,9 +85,10 @@ def job_batches(job: CheckJob, file) -> Iterator[list[CheckedRow]]:
         max_columns=job.max_columns,
         max_cell_bytes=job.max_cell_bytes,
     )
+    check_row = RowChecker(job.columns, job.rules)
     batch, size = [], min(FIRST_BATCH_ROWS, job.batch_rows)
     for raw in rows:
-        batch.append(check_row(raw, job.columns, job.rules))
+        batch.append(check_row(raw))
         if len(batch) >= size:
             yield batch
             batch, size = [], min(2 * size, job.batch_rows)

@@ -5,13 +5,14 @@ bad cell is not imported at all.
 """
 
 from dataclasses import dataclass, field
+from functools import partial
 
-from customfields.types import InvalidValue, value_normalize
+from customfields.types import PREDEFINED_CONTACT_FIELDS, InvalidValue, value_normalizer
 from flownally_admin.errors import ValidationFailed
 from tags.services import tag_name_normalize
 
 from ..validation import ContactRules, IdentityInput, normalize_external_id, normalize_name
-from .columns import ColumnMap, Kind
+from .columns import ColumnMap, Kind, Target
 from .reader import RawRow
 
 ERROR_VALUE_LENGTH = 200
@@ -57,48 +58,98 @@ class CheckedRow:
         return keys
 
 
-def check_row(raw: RawRow, columns: ColumnMap, rules: ContactRules) -> CheckedRow:
-    row = CheckedRow(number=raw.number, end_offset=raw.end_offset)
-    if raw.cells is None:
-        row.errors.append(RowError(raw.number, "", "malformed_row", raw.error or "Malformed row."))
+class RowChecker:
+    """Checks the rows of one file, cell by cell.
+
+    What each column means, and the function that normalises its cells, is worked out
+    once for the file rather than for every cell: a file of a million rows has millions
+    of cells. Cells of custom fields other than e-mail and phone, and of tags, repeat
+    (a plan, a renewal date, a few tag names), and are remembered per column (at most
+    MEMO_SIZE of them at a time, so memory stays flat); normalising is pure.
+    """
+
+    MEMO_SIZE = 4096
+
+    def __init__(self, columns: ColumnMap, rules: ContactRules):
+        self._cells = [
+            (index, column, *self._reader(target, rules))
+            for index, (column, target) in enumerate(
+                zip(columns.header, columns.targets, strict=True)
+            )
+            if target is not None
+        ]
+        self._width = len(columns.header)
+
+    def _reader(self, target: Target, rules: ContactRules):
+        """(kind, key, normalize, memo) for a column."""
+        if target.kind is Kind.NAME:
+            return Kind.NAME, "", normalize_name, None
+        if target.kind is Kind.IDENTITY:
+            return Kind.IDENTITY, target.key, partial(normalize_external_id, target.key), None
+        if target.kind is Kind.TAGS:
+            return Kind.TAGS, "", _tag_names, {}
+        definition = rules.definitions[target.key]
+        normalize = value_normalizer(target.key, definition.type)
+        memo = None if target.key in PREDEFINED_CONTACT_FIELDS else {}  # e-mails, phones: unique
+        return Kind.FIELD, target.key, normalize, memo
+
+    def __call__(self, raw: RawRow) -> CheckedRow:
+        row = CheckedRow(number=raw.number, end_offset=raw.end_offset)
+        if raw.cells is None:
+            row.errors.append(
+                RowError(raw.number, "", "malformed_row", raw.error or "Malformed row.")
+            )
+            return row
+        if len(raw.cells) != self._width:
+            raise ValueError(f"Row {raw.number} has {len(raw.cells)} cells, not {self._width}.")
+        seen_identities = set()
+        for index, column, kind, key, normalize, memo in self._cells:
+            cell = raw.cells[index]
+            if not cell.strip():
+                continue
+            try:
+                if memo is None:
+                    value = normalize(cell)
+                elif (value := memo.get(cell)) is None:
+                    value = normalize(cell)
+                    if len(memo) >= self.MEMO_SIZE:
+                        memo.clear()
+                    memo[cell] = value
+                if kind is Kind.FIELD:
+                    row.values[key] = value
+                elif kind is Kind.NAME:
+                    row.name = value
+                elif kind is Kind.IDENTITY:
+                    identity = IdentityInput(key, value)
+                    if identity.key not in seen_identities:
+                        seen_identities.add(identity.key)
+                        row.identities.append((column, identity))
+                else:
+                    row.tag_names.extend(value)
+            except InvalidValue as exc:
+                code = _IMPORT_CODES.get(exc.code, exc.code)
+                row.errors.append(RowError(raw.number, column, code, exc.message, _shown(cell)))
+            except ValidationFailed as exc:
+                violation = exc.violations[0]
+                code = "too_long" if violation.code == "too_long" else "invalid_value"
+                row.errors.append(
+                    RowError(raw.number, column, code, violation.message, _shown(cell))
+                )
+        if not row.errors and not (row.name or row.values or row.identities):
+            row.empty = True
+            row.errors.append(
+                RowError(
+                    raw.number, "", "empty_row", "The row has no name, identity or field value."
+                )
+            )
         return row
-    seen_identities = set()
-    for column, target, cell in zip(columns.header, columns.targets, raw.cells, strict=True):
-        if target is None or not cell.strip():
-            continue
-        try:
-            if target.kind is Kind.NAME:
-                row.name = normalize_name(cell)
-            elif target.kind is Kind.FIELD:
-                definition = rules.definitions[target.key]
-                row.values[target.key] = value_normalize(target.key, definition.type, cell)
-            elif target.kind is Kind.IDENTITY:
-                identity = IdentityInput(target.key, normalize_external_id(target.key, cell))
-                if identity.key not in seen_identities:
-                    seen_identities.add(identity.key)
-                    row.identities.append((column, identity))
-            else:
-                row.tag_names.extend(_tag_names(cell))
-        except InvalidValue as exc:
-            code = _IMPORT_CODES.get(exc.code, exc.code)
-            row.errors.append(RowError(raw.number, column, code, exc.message, _shown(cell)))
-        except ValidationFailed as exc:
-            violation = exc.violations[0]
-            code = "too_long" if violation.code == "too_long" else "invalid_value"
-            row.errors.append(RowError(raw.number, column, code, violation.message, _shown(cell)))
-    if not row.errors and not (row.name or row.values or row.identities):
-        row.empty = True
-        row.errors.append(
-            RowError(raw.number, "", "empty_row", "The row has no name, identity or field value.")
-        )
-    return row
 
 
-def _tag_names(cell: str) -> list[str]:
+def _tag_names(cell: str) -> tuple[str, ...]:
     parts = [cell]
     for separator in TAG_SEPARATORS:
         parts = [piece for part in parts for piece in part.split(separator)]
-    return [tag_name_normalize(part) for part in parts if part.strip()]
+    return tuple(tag_name_normalize(part) for part in parts if part.strip())
 
 
 def _shown(cell: str) -> str:
