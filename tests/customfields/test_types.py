@@ -2,12 +2,15 @@
 
 import pytest
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db.models import Q
 
 from customfields.types import (
     PREDEFINED_CONTACT_FIELDS,
     VALUE_TYPES,
     InvalidValue,
+    _email_validator,
     normalize_date,
     normalize_email,
     normalize_phone,
@@ -143,3 +146,36 @@ def test_form_values_round_trip_through_the_type():
     assert VALUE_TYPES["date"].from_form(date_field.clean("2026-05-01")) == "2026-05-01"
     assert VALUE_TYPES["date"].from_form(None) == ""
     assert VALUE_TYPES["text"].from_form(" x ") == " x "
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@b.co",
+        "first.last+tag@sub.example.com",
+        '"quoted local"@example.com',
+        "user@[192.168.0.1]",
+        "user@[IPv6:::1]",
+        "user@localhost",
+        "user@xn--bcher-kva.example",
+        "user@bücher.example",
+        "user@-bad.example",
+        "user@example",
+        "us..er@example.com",
+        ".user@example.com",
+        "user@example.c",
+        "a" * 65 + "@example.com",
+        "user@" + "a" * 64 + ".com",
+    ],
+)
+def test_email_rules_are_djangos(address):
+    """normalize_email's validator only compiles Django's patterns eagerly."""
+
+    def verdict(validator):
+        try:
+            validator(address)
+        except ValidationError:
+            return False
+        return True
+
+    assert verdict(_email_validator) == verdict(EmailValidator())
