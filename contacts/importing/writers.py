@@ -15,6 +15,7 @@ import orjson
 from django.db import IntegrityError, connection
 from django.db.models.functions import Lower
 from django.utils import timezone
+from psycopg.types.json import set_json_dumps
 
 from flownally_admin.ids import new_ids
 from tags.models import Tag
@@ -124,7 +125,7 @@ HOLDERS_SQL = (
 
 
 def _json_text(value) -> str:
-    """JSON for a jsonb column or parameter: orjson, as json.dumps took ~2 µs per contact."""
+    """JSON for a query parameter: orjson, ~10 times faster than json.dumps."""
     return orjson.dumps(value).decode()
 
 
@@ -133,7 +134,7 @@ class BatchRows:
     """The batch as plain table rows, ready for COPY or bulk_create."""
 
     contacts: list[tuple]
-    updates: list[tuple]  # (id, name, custom_fields json, search_text), added in the transaction
+    updates: list[tuple]  # (id, name, custom_fields, search_text), added in the transaction
     identities: list[tuple]
     links: list[tuple]  # (contact_id, tag_id) of new contacts
     merged_links: list[tuple]  # (contact_id, tag_id) of existing ones, some already there
@@ -169,7 +170,7 @@ def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
                 change.id,
                 imp.tenant_id,
                 change.name,
-                _json_text(change.values),
+                change.values,
                 search_text,
                 imp.created_by,
                 now,
@@ -224,7 +225,7 @@ def _add_updates(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
         search_text = contact_search_text(
             name=name, custom_fields=values, identities=[*held[change.id], *added]
         )
-        rows.updates.append((change.id, name, _json_text(values), search_text))
+        rows.updates.append((change.id, name, values, search_text))
         held_by += [(change.id, identity) for identity in added]
         rows.merged_links += [(change.id, t) for t in _contact_tags(imp, change, rows.tag_ids)]
     rows.identities += _identity_rows(imp, held_by, now)
@@ -240,7 +241,7 @@ def _identity_rows(imp: ContactImport, held_by: list[tuple], now) -> list[tuple]
             contact_id,
             identity.channel,
             identity.external_id,
-            _json_text(identity.metadata),
+            identity.metadata,
             True,
             now,
         )
@@ -282,38 +283,58 @@ def _tag_ids(imp: ContactImport, names: set[str]) -> dict[str, str]:
 
 # --- PostgreSQL: COPY ---------------------------------------------------------------------
 
+# Rows are sent in COPY's binary format: psycopg writes each value in the column's own
+# binary form, and PostgreSQL reads it without parsing text (timestamps, booleans), which
+# took a sixth of the writing thread's CPU as text. The types say what each column is.
+_CONTACT_COLUMNS = (
+    "contacts_contact (id, tenant_id, name, custom_fields, search_text, created_by, "
+    "created_at, updated_at, archived, source_import_id)",
+    (
+        *("varchar", "varchar", "varchar", "jsonb", "text", "varchar"),
+        *("timestamptz", "timestamptz", "bool", "varchar"),
+    ),
+)
+_IDENTITY_COLUMNS = (
+    "contacts_identity (id, tenant_id, contact_id, channel, external_id, metadata, active, "
+    "created_at)",
+    (*("varchar",) * 5, "jsonb", "bool", "timestamptz"),
+)
+_LINK_COLUMNS = (
+    "contacts_contacttag (tenant_id, contact_id, tag_id, created_at)",
+    ("varchar", "varchar", "varchar", "timestamptz"),
+)
+# Staging tables (temporary, emptied at COMMIT): (columns, their types for COPY).
 _STAGING = {
-    "import_contact_updates": "id varchar(30), name varchar(255), custom_fields jsonb, "
-    "search_text text",
-    "import_contact_tags": "contact_id varchar(30), tag_id varchar(30)",
-    "import_errors": "contact_import_id varchar(30), row integer, col varchar(255), "
-    "code varchar(32), message varchar(500), value varchar(200)",
-    "import_keys": "contact_import_id varchar(30), key varchar(300), contact_ref varchar(30), "
-    "created_here boolean",
+    "import_contact_updates": (
+        "id varchar(30), name varchar(255), custom_fields jsonb, search_text text",
+        ("varchar", "varchar", "jsonb", "text"),
+    ),
+    "import_contact_tags": ("contact_id varchar(30), tag_id varchar(30)", ("varchar",) * 2),
+    "import_errors": (
+        "contact_import_id varchar(30), row integer, col varchar(255), code varchar(32), "
+        "message varchar(500), value varchar(200)",
+        ("varchar", "int4", "varchar", "varchar", "varchar", "varchar"),
+    ),
+    "import_keys": (
+        "contact_import_id varchar(30), key varchar(300), contact_ref varchar(30), "
+        "created_here boolean",
+        ("varchar", "varchar", "varchar", "bool"),
+    ),
 }
 
 
 def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3 cursor: COPY
-        for table, columns in _STAGING.items():
+        set_json_dumps(orjson.dumps, context=raw)  # jsonb columns from dicts, by orjson
+        for table, (columns, _) in _STAGING.items():
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns}) ON COMMIT DELETE ROWS"
             )
-        _copy(
-            raw,
-            "contacts_contact (id, tenant_id, name, custom_fields, search_text, "
-            "created_by, created_at, updated_at, archived, source_import_id)",
-            rows.contacts,
-        )
-        _copy(
-            raw,
-            "contacts_identity (id, tenant_id, contact_id, channel, external_id, "
-            "metadata, active, created_at)",
-            rows.identities,
-        )
+        _copy(raw, _CONTACT_COLUMNS, rows.contacts)
+        _copy(raw, _IDENTITY_COLUMNS, rows.identities)
         if rows.updates:
-            _copy(raw, "import_contact_updates", rows.updates)
+            _copy(raw, _staging("import_contact_updates"), rows.updates)
             cursor.execute(
                 "UPDATE contacts_contact c SET name = u.name, custom_fields = u.custom_fields, "
                 "search_text = u.search_text, updated_at = now() "
@@ -322,11 +343,11 @@ def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
         now = timezone.now()
         _copy(  # a new contact has no links yet: no conflict to look for
             raw,
-            "contacts_contacttag (tenant_id, contact_id, tag_id, created_at)",
+            _LINK_COLUMNS,
             [(imp.tenant_id, contact_id, tag_id, now) for contact_id, tag_id in rows.links],
         )
         if rows.merged_links:
-            _copy(raw, "import_contact_tags", rows.merged_links)
+            _copy(raw, _staging("import_contact_tags"), rows.merged_links)
             cursor.execute(
                 "INSERT INTO contacts_contacttag (tenant_id, contact_id, tag_id, created_at) "
                 "SELECT %s, contact_id, tag_id, now() FROM import_contact_tags "
@@ -334,7 +355,7 @@ def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
                 [imp.tenant_id],
             )
         if rows.errors:
-            _copy(raw, "import_errors", rows.errors)
+            _copy(raw, _staging("import_errors"), rows.errors)
             cursor.execute(
                 "INSERT INTO contacts_contactimporterror "
                 '(contact_import_id, row, "column", code, message, value) '
@@ -342,7 +363,7 @@ def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
                 'ON CONFLICT (contact_import_id, row, "column") DO NOTHING'
             )
         if rows.keys:
-            _copy(raw, "import_keys", rows.keys)
+            _copy(raw, _staging("import_keys"), rows.keys)
             cursor.execute(
                 "INSERT INTO contacts_contactimportkey (contact_import_id, key, contact_ref, "
                 "created_here) SELECT * FROM import_keys "
@@ -350,12 +371,22 @@ def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
             )
 
 
-def _copy(raw_cursor, target: str, rows: list[tuple]) -> None:
+def _staging(table: str) -> tuple[str, tuple[str, ...]]:
+    return table, _STAGING[table][1]
+
+
+def _copy(raw_cursor, columns: tuple[str, tuple[str, ...]], rows: list[tuple]) -> None:
+    """COPY `rows` into `columns` = (table and its column list, the columns' types)."""
     if not rows:
         return
+    target, types = columns
     # The raw cursor's errors are psycopg's own: wrapped, a unique violation is the
     # IntegrityError that sends the import back to its checkpoint.
-    with connection.wrap_database_errors, raw_cursor.copy(f"COPY {target} FROM STDIN") as copy:
+    with (
+        connection.wrap_database_errors,
+        raw_cursor.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(types)
         for row in rows:
             copy.write_row(row)
 
@@ -377,7 +408,7 @@ def _write_orm(imp: ContactImport, rows: BatchRows) -> None:
         "source_import_id",
     )
     Contact.objects.bulk_create(
-        [Contact(**dict(zip(fields, _json(row, 3), strict=True))) for row in rows.contacts]
+        [Contact(**dict(zip(fields, row, strict=True))) for row in rows.contacts]
     )
     id_fields = (
         "id",
@@ -390,12 +421,12 @@ def _write_orm(imp: ContactImport, rows: BatchRows) -> None:
         "created_at",
     )
     Identity.objects.bulk_create(
-        [Identity(**dict(zip(id_fields, _json(row, 5), strict=True))) for row in rows.identities]
+        [Identity(**dict(zip(id_fields, row, strict=True))) for row in rows.identities]
     )
     now = timezone.now()
     for contact_id, name, values, search_text in rows.updates:
         Contact.objects.filter(pk=contact_id).update(
-            name=name, custom_fields=orjson.loads(values), search_text=search_text, updated_at=now
+            name=name, custom_fields=values, search_text=search_text, updated_at=now
         )
     ContactTag.objects.bulk_create(
         [
@@ -420,8 +451,3 @@ def _write_orm(imp: ContactImport, rows: BatchRows) -> None:
         ],
         ignore_conflicts=True,
     )
-
-
-def _json(row: tuple, position: int) -> tuple:
-    """The row with its JSON column (a string, for COPY) parsed back for the ORM."""
-    return (*row[:position], orjson.loads(row[position]), *row[position + 1 :])
