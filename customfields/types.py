@@ -21,7 +21,9 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Func, JSONField, Q, Value
+from django.db.models.fields.json import DataContains, KeyTextTransform
+from django.db.models.lookups import Exact
 
 TEXT_MAX_LENGTH = 1000
 EMAIL_MAX_LENGTH = 254
@@ -163,14 +165,28 @@ def _plainly_international(value: str) -> phonenumbers.PhoneNumber | None:
     return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
 
 
+class _OtherCustomFields(Func):
+    """A contact's custom fields without its e-mail and phone: what the GIN index
+    `contact_custom_values` holds (contacts/migrations/0014). The e-mail and phone have
+    (tenant, value) indexes of their own; in the GIN index, their unique values were
+    four fifths of its cost when contacts are written (0.41 of 0.52 s per 100,000)."""
+
+    template = "(%(expressions)s - '{cf_email,cf_phone}'::text[])"
+    output_field = JSONField()
+
+
 def _exact(definition_id: str, stored: str) -> Q:
     """Exact match on the stored value.
 
-    On PostgreSQL this is JSONB containment (`@>`), which the jsonb_path_ops GIN
-    index serves; SQLite has no containment and compares the extracted key.
+    The e-mail and phone compare the value as text, which their (tenant, value) indexes
+    serve. Other fields are JSONB containment (`@>`) on PostgreSQL, which the GIN index
+    serves; SQLite has no containment and compares the extracted key.
     """
+    if definition_id in PREDEFINED_CONTACT_FIELDS:
+        return Q(Exact(KeyTextTransform(definition_id, "custom_fields"), stored))
     if connection.vendor == "postgresql":
-        return Q(custom_fields__contains={definition_id: stored})
+        wanted = Value({definition_id: stored}, output_field=JSONField())
+        return Q(DataContains(_OtherCustomFields("custom_fields"), wanted))
     return Q(**{f"custom_fields__{definition_id}": stored})
 
 
