@@ -64,11 +64,13 @@ class RowChecker:
     What each column means, and the function that normalises its cells, is worked out
     once for the file rather than for every cell: a file of a million rows has millions
     of cells. Cells of custom fields other than e-mail and phone, and of tags, repeat
-    (a plan, a renewal date, a few tag names), and are remembered per column (at most
-    MEMO_SIZE of them at a time, so memory stays flat); normalising is pure.
+    (a plan, a renewal date, a few tag names), and are remembered per column when short
+    (normalising is pure): at most MEMO_SIZE cells of MEMO_CELL_CHARS, so that even 200
+    such columns hold a few tens of MB at most.
     """
 
-    MEMO_SIZE = 4096
+    MEMO_SIZE = 512
+    MEMO_CELL_CHARS = 64
 
     def __init__(self, columns: ColumnMap, rules: ContactRules):
         self._cells = [
@@ -108,7 +110,7 @@ class RowChecker:
             if not cell.strip():
                 continue
             try:
-                if memo is None:
+                if memo is None or len(cell) > self.MEMO_CELL_CHARS:
                     value = normalize(cell)
                 elif (value := memo.get(cell)) is None:
                     value = normalize(cell)

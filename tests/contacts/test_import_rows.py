@@ -13,6 +13,8 @@ COLUMNS = ColumnMap(
 )
 RULES = ContactRules(definitions={"cf_renewal": SimpleNamespace(type="date")}, tag_ids=frozenset())
 
+MANY_TAGS = ";".join(f"t{n}" for n in range(30))  # longer than RowChecker.MEMO_CELL_CHARS
+
 
 def _check(rows, monkeypatch, memo_size):
     monkeypatch.setattr(RowChecker, "MEMO_SIZE", memo_size)
@@ -28,9 +30,11 @@ def test_repeated_and_distinct_cells_give_the_same_rows_whatever_is_remembered(m
         ["D", "2027-02-30", ""],  # the same bad date again: its own error
         ["E", "2027-03-04", "vip; trial"],
         ["F", " 2027-01-02 ", "vip; trial"],
+        ["G", "2027-03-04", MANY_TAGS],  # too long to be remembered
+        ["H", "2027-03-04", MANY_TAGS],
     ]
     remembered_one = _check(rows, monkeypatch, memo_size=1)  # forgets at almost every cell
-    remembered_all = _check(rows, monkeypatch, memo_size=4096)
+    remembered_all = _check(rows, monkeypatch, memo_size=512)
     assert remembered_one == remembered_all
     outcome = [(r.name, r.values, r.tag_names, [e.code for e in r.errors]) for r in remembered_all]
     assert outcome == [
@@ -40,4 +44,6 @@ def test_repeated_and_distinct_cells_give_the_same_rows_whatever_is_remembered(m
         ("D", {}, [], ["invalid_date"]),
         ("E", {"cf_renewal": "2027-03-04"}, ["vip", "trial"], []),
         ("F", {"cf_renewal": "2027-01-02"}, ["vip", "trial"], []),
+        ("G", {"cf_renewal": "2027-03-04"}, MANY_TAGS.split(";"), []),
+        ("H", {"cf_renewal": "2027-03-04"}, MANY_TAGS.split(";"), []),
     ]
