@@ -21,8 +21,8 @@ def new_id(prefix: str) -> str:
 
 
 _RANDOM_BITS = 80
-# ULIDs spell their bits in Crockford's base32; the standard library's base32 encoder,
-# written in C, spells them in RFC 4648's alphabet.
+# ULIDs spell their bits in Crockford's base32; the standard library's base32 encoder
+# spells them in RFC 4648's alphabet, and encodes a whole batch's bytes in one call.
 _RFC4648_TO_CROCKFORD = bytes.maketrans(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 )

@@ -255,7 +255,7 @@ def _import_from_checkpoint(imp: ContactImport, worker: str, columns, rules) -> 
         checked_batches(job, file, in_process=in_process) as batches,
         _batch_writer() as write,
     ):
-        if imp.total_rows is None:  # counted while the first batch is being checked
+        if imp.total_rows is None:  # counted while the checker gets going
             imp.total_rows = _count_rows(imp)
             _save_progress(imp, worker, ["total_rows"])
         in_flight: dict[str, ContactRef] = {}
