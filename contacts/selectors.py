@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Exists, JSONField, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower, StrIndex
 from django.db.models.lookups import GreaterThan
@@ -31,8 +31,6 @@ from .models import (
     Identity,
 )
 
-# Fold a bucket's deltas into one row once a count has to add up more than this many.
-COUNT_COMPACT_THRESHOLD = 500
 # How far along the list order a search looks before it asks the trigram index instead:
 # first this far, and then, if the matches there were too few but some, as far as their
 # density says a page needs, up to the maximum. (At 1M contacts a probe of 30,000 rows
@@ -157,15 +155,10 @@ def contact_list(*, tenant: Tenant, filters: ContactFilters) -> QuerySet[Contact
 
 
 def contact_count(*, tenant: Tenant, archived: bool) -> int:
-    """Live contacts in the bucket: the sum of its deltas (see ContactCountDelta)."""
-    from .services import contact_count_compact
-
-    deltas = ContactCountDelta.objects.filter(tenant=tenant, archived=archived).aggregate(
-        total=Sum("delta"), rows=Count("id")
-    )
-    if deltas["rows"] > COUNT_COMPACT_THRESHOLD:
-        contact_count_compact(tenant=tenant, archived=archived)
-    return deltas["total"] or 0
+    """Live contacts in the bucket: the sum of its deltas (see ContactCountDelta), which a
+    periodic task keeps few (`contact_counts_compact`)."""
+    deltas = ContactCountDelta.objects.filter(tenant=tenant, archived=archived)
+    return deltas.aggregate(total=Sum("delta"))["total"] or 0
 
 
 @dataclass(frozen=True)

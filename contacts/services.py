@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from customfields.models import EntityType
@@ -24,6 +24,9 @@ from .validation import (
     check_name,
     check_tag_ids,
 )
+
+# A bucket with more deltas than this is folded into one row by the periodic compaction.
+COUNT_COMPACT_THRESHOLD = 500
 
 
 class _Unset:
@@ -266,6 +269,21 @@ def contact_count_add(*, tenant: Tenant, archived: bool, delta: int) -> None:
     transaction, so the count changes exactly when the contacts do."""
     if delta:
         ContactCountDelta.objects.create(tenant=tenant, archived=archived, delta=delta)
+
+
+def contact_counts_compact() -> int:
+    """Fold every bucket that holds more than COUNT_COMPACT_THRESHOLD deltas; returns how
+    many were folded. Run periodically so that reading a count stays a read."""
+    crowded = (
+        ContactCountDelta.objects.values("tenant_id", "archived")
+        .annotate(rows=Count("id"))
+        .filter(rows__gt=COUNT_COMPACT_THRESHOLD)
+        .values_list("tenant_id", "archived")
+    )
+    buckets = list(crowded)
+    for tenant_id, archived in buckets:
+        contact_count_compact(tenant=Tenant(pk=tenant_id), archived=archived)
+    return len(buckets)
 
 
 def contact_count_compact(*, tenant: Tenant, archived: bool) -> None:

@@ -14,6 +14,7 @@ from contacts.services import (
     contact_restore,
     contact_unarchive,
 )
+from contacts.tasks import contact_counts_compact_task
 
 pytestmark = pytest.mark.django_db
 
@@ -38,13 +39,32 @@ def test_counts_follow_every_lifecycle_change(tenant, other_tenant):
         )
 
 
-def test_many_deltas_are_folded_into_one_row(tenant, monkeypatch):
-    monkeypatch.setattr("contacts.selectors.COUNT_COMPACT_THRESHOLD", 5)
+def test_reading_a_count_writes_nothing(tenant, django_assert_num_queries):
+    for i in range(3):
+        contact_create(tenant=tenant, created_by="t", name=f"c{i}")
+    with django_assert_num_queries(1):
+        assert contact_count(tenant=tenant, archived=False) == 3
+    assert ContactCountDelta.objects.filter(tenant=tenant, archived=False).count() == 3
+
+
+def test_the_periodic_task_folds_crowded_buckets_only(tenant, other_tenant, monkeypatch):
+    monkeypatch.setattr("contacts.services.COUNT_COMPACT_THRESHOLD", 5)
     for i in range(12):
         contact_create(tenant=tenant, created_by="t", name=f"c{i}")
-    assert contact_count(tenant=tenant, archived=False) == 12  # sums 12 rows, then folds them
+    for i in range(3):
+        contact_create(tenant=other_tenant, created_by="t", name=f"o{i}")
+
+    assert contact_counts_compact_task.delay().get() == 1  # only tenant's active bucket
+
     assert ContactCountDelta.objects.filter(tenant=tenant, archived=False).count() == 1
+    assert ContactCountDelta.objects.filter(tenant=other_tenant).count() == 3
     assert contact_count(tenant=tenant, archived=False) == 12
+    assert contact_count(tenant=other_tenant, archived=False) == 3
+
+
+def test_compaction_is_on_the_beat_schedule(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "contacts.tasks.contact_counts_compact_task" in tasks
 
 
 def test_recount_command_rebuilds_counts_from_the_rows(tenant):
