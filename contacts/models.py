@@ -48,11 +48,8 @@ class Contact(models.Model):
     """
 
     id = PrefixedIdField(prefix="ctc")
-    # Not indexed alone: every index below starts with the tenant. No database constraint:
-    # its lookup per row at COMMIT was ~4 % of an import's CPU. A transaction that creates
-    # contacts also records their count (contact_count_add), whose ContactCountDelta row
-    # keeps its constraint: checked once per transaction, it makes a tenant deleted
-    # meanwhile fail either that transaction or the deletion, as this one did per row.
+    # No database constraint (a lookup per row at COMMIT): the ContactCountDelta written in
+    # the same transaction keeps one, checked once. bench/README.md, "Foreign keys".
     tenant = models.ForeignKey(
         Tenant,
         on_delete=models.CASCADE,
@@ -109,15 +106,9 @@ class Contact(models.Model):
                 condition=LIVE,
                 name="contact_list_by_name",
             ),
-            # Import matching (upsert) by e-mail and by phone, one probe per key
-            # (importing/writers.py). On the value as text: as jsonb (`->`) every insert
-            # and probe compared jsonb containers, and the pair cost an import 0.78 s per
-            # 100,000 contacts (0.47 s as text). Partial, so that each is the only index
-            # that fits its probe whatever the statistics (a tenant being filled has
-            # none): with (tenant, …) indexes that fit any query of a tenant, an e-mail
-            # probe was once planned as a walk of the tenant in the phone index. A partial
-            # index's expression gets no statistics: migration 0014 adds statistics
-            # objects for them, which filters by e-mail or phone need.
+            # Import matching by e-mail and by phone: on the value as text (cheaper than
+            # jsonb), partial so each is the only index its probe fits whatever the
+            # statistics; migration 0014 gives their expressions statistics.
             _matching_index("cf_email", "contact_by_email"),
             _matching_index("cf_phone", "contact_by_phone"),
             # The admin's "deleted" view, for restores.
@@ -146,13 +137,12 @@ class Identity(models.Model):
     """
 
     id = PrefixedIdField(prefix="idt")
-    # Both covered by the composite unique constraint / index below. The tenant is the
-    # contact's, copied for the tenant-scoped unique index; no constraint of its own (see
-    # ContactTag.tenant).
+    # The contact's tenant, copied for the tenant-scoped unique index; no constraint of its
+    # own (see ContactTag.tenant).
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    # No database constraint, like ContactTag.contact (see there).
+    # No database constraint, like ContactTag.contact.
     contact = models.ForeignKey(
         Contact,
         on_delete=models.CASCADE,
@@ -184,19 +174,13 @@ class Identity(models.Model):
 class ContactTag(models.Model):
     """A tag on a contact; the tenant is kept so every query can stay inside one tenant."""
 
-    # Indexed only through (contact, tag) and (tag, contact) below. The tenant is the
-    # contact's, copied so tenant-wide queries need no join. No database constraint: the
-    # contact's own already ties the row to a live tenant, and each one is a lookup at
-    # COMMIT for every row written (an import of 100,000 contacts paid ~1.5 s for this
-    # one and the identities' alone).
+    # The contact's tenant, copied so tenant-wide queries need no join; no constraint: the
+    # contact already ties the row to a live tenant.
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    # No database constraint either: a contact row is never deleted but through the ORM
-    # (contacts are soft-deleted; a tenant's deletion cascades through Django, which
-    # deletes these rows first), and every writer holds the contact it links to, created
-    # in the same transaction or locked FOR UPDATE. The constraint was a deferred lookup
-    # per row at COMMIT: ~0.8 s of PostgreSQL's CPU per 100,000 imported contacts.
+    # No constraint: contacts are only soft-deleted, and every writer holds the contact it
+    # links to (created in its transaction or locked FOR UPDATE).
     contact = models.ForeignKey(
         Contact,
         on_delete=models.CASCADE,
@@ -204,10 +188,8 @@ class ContactTag(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    # No database constraint: an import links 100,000 contacts to a handful of tags, and
-    # the constraint's lookup per row was a seventh of the import's time. Writers of links
-    # hold their tags once per transaction instead, and deleting a tag locks it first
-    # (tags.services.tags_hold, tag_delete).
+    # No constraint: writers of links hold their tags once per transaction, and deleting a
+    # tag locks it first (tags.services.tags_hold, tag_delete).
     tag = models.ForeignKey(
         Tag,
         on_delete=models.CASCADE,
@@ -233,8 +215,8 @@ class ContactCountDelta(models.Model):
     `GET /contacts/count` must stay fast on a million contacts, where COUNT(*)
     is not. Each write that moves contacts in or out of a bucket inserts a
     delta in its own transaction, so counts are exact and writers never wait on
-    a shared counter row; reads sum the deltas and fold them together when
-    they pile up (see `contact_count`).
+    a shared counter row; reads sum the deltas, and a periodic task folds them
+    together when they pile up (`contact_counts_compact`).
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -32,9 +32,8 @@ from .models import (
 )
 
 # How far along the list order a search looks before it asks the trigram index instead:
-# first this far, and then, if the matches there were too few but some, as far as their
-# density says a page needs, up to the maximum. (At 1M contacts a probe of 30,000 rows
-# costs PostgreSQL ~15 ms; a term in 0.25 % of rows costs the trigram index ~40.)
+# first this far, then as far as the matches' density says a page needs, up to the maximum
+# (bench/README.md, "Which index serves which query").
 SEARCH_PROBE_ROWS = 2000
 SEARCH_PROBE_MAX_ROWS = 40_000
 _DIGIT_RUN = re.compile(r"[0-9]{5}")

@@ -90,15 +90,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
-    # Off (Django's default): a check is one more round trip (`SELECT 1`) before each
-    # request's first query, ~10 % of an API request's time under load. Without it, a
-    # connection the server dropped (a restart, a failover) fails one request per web
-    # process, and Django then discards it. Turn it on where that matters more.
+    # Off (Django's default): the check is a round trip before each request's first query.
+    # Without it a connection the server dropped fails one request per web process.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
-    # No JIT compilation of queries (PostgreSQL compiles those it estimates above
-    # jit_above_cost). Every query here is short, and estimates can be far off: a tenant
-    # being filled has no statistics yet, and an import's index probe of 0.05 ms was
-    # compiled for 110 ms. bench/contacts_api.py is as fast or faster without it.
+    # No JIT: every query here is short, and a tenant being filled has no statistics, so a
+    # misestimated probe could be compiled for longer than it runs (bench/README.md).
     # `?options=…` in DATABASE_URL overrides this.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
