@@ -11,11 +11,11 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from flownally_admin.api.idempotency import OPENAPI_SCHEMA as IDEMPOTENCY_KEY_SCHEMA
 from flownally_admin.api.idempotency import run_idempotently
+from flownally_admin.api.parsers import StrictMultiPartParser
 from flownally_admin.api.schema import problem_responses
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField
 from flownally_admin.api.views import ApiViewSet
@@ -82,7 +82,7 @@ class ContactImportUploadViewSet(ApiViewSet):
     """`POST /contacts/import`: the one operation with a multipart body."""
 
     required_scopes = {"create": "contact:create"}
-    parser_classes = [MultiPartParser]
+    parser_classes = [StrictMultiPartParser]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -102,6 +102,7 @@ class ContactImportUploadViewSet(ApiViewSet):
                 "validation_failed",
                 "invalid_csv",
                 "file_too_large",
+                "malformed_multipart",
                 "unsupported_media_type",
                 "idempotency_key_reused",
             ),

@@ -9,6 +9,7 @@ import logging
 import math
 from dataclasses import dataclass
 
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.settings import api_settings
@@ -53,7 +54,24 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Validation failed",
         "One or more members or parameters are invalid; `errors` lists each with its path.",
     ),
-    "malformed_json": ProblemType(400, "Malformed JSON", "The request body is not valid JSON."),
+    "malformed_json": ProblemType(
+        400,
+        "Malformed JSON",
+        "The request body is not valid JSON, repeats a key within an object, or nests "
+        "arrays and objects more than 64 levels deep.",
+    ),
+    "malformed_multipart": ProblemType(
+        400,
+        "Malformed multipart body",
+        "The multipart/form-data body cannot be read: a missing or bad boundary, a "
+        "truncated part, or a part header (such as its filename) that cannot be decoded.",
+    ),
+    "too_many_parameters": ProblemType(
+        400,
+        "Too many parameters",
+        "The request has more query parameters, or more multipart parts, than the API "
+        "reads (1,000). No operation takes anywhere near that many.",
+    ),
     "unsupported_media_type": ProblemType(
         415, "Unsupported media type", "This operation does not accept that Content-Type."
     ),
@@ -203,6 +221,8 @@ def problem_exception_handler(exc, context):
         return problem_response(request, "validation_failed", None, violations_from_drf(exc.detail))
     if isinstance(exc, drf_exceptions.APIException):
         return _drf_problem(request, exc)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return problem_response(request, "too_many_parameters")
     logger.exception("Unhandled error in %s %s", request.method, request.path)
     return problem_response(request, "internal_error")
 

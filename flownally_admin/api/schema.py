@@ -21,7 +21,13 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 def problem_responses(*codes: str) -> dict[tuple[int, str], OpenApiResponse]:
     """Responses for the given problem codes plus the ones every operation can answer."""
-    every = ("unauthenticated", "insufficient_scope", "rate_limited", "internal_error")
+    every = (
+        "unauthenticated",
+        "insufficient_scope",
+        "too_many_parameters",
+        "rate_limited",
+        "internal_error",
+    )
     by_status: dict[int, list[str]] = {}
     for code in (*every, *codes):
         by_status.setdefault(PROBLEM_TYPES[code].status, []).append(code)

@@ -10,6 +10,7 @@ from flownally_admin.errors import ValidationFailed
 
 from .permissions import IsApiPrincipal
 from .problems import PROBLEM_TYPES, problem_response
+from .renderers import JsonOnlyNegotiation
 
 SEARCH_MAX_LENGTH = 200
 
@@ -28,6 +29,7 @@ class ApiViewSet(viewsets.ViewSet):
     """Every resource viewset: tenant from the key, strict bodies, no OPTIONS."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head"]
+    content_negotiation_class = JsonOnlyNegotiation
     required_scopes: dict[str, str] = {}
 
     @property
@@ -62,6 +64,7 @@ class UnknownRouteView(APIView):
     """Any other path under /v1: authenticate first, then 404 `not_found`."""
 
     permission_classes = [IsApiPrincipal]
+    content_negotiation_class = JsonOnlyNegotiation
     schema = None  # not an operation; kept out of the OpenAPI document
 
     def initial(self, request, *args, **kwargs):

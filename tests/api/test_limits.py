@@ -47,3 +47,26 @@ def test_a_tenant_has_a_few_imports_at_a_time(make_client, tenant, settings):
     problem = assert_problem(response, 429, "rate_limited")
     assert response["Retry-After"] == "30"
     assert "1 imports of this workspace are still queued or running" in problem["detail"]
+
+
+QUERY_OF_1001 = "&".join(f"p{i}=1" for i in range(1001))
+
+
+def test_more_than_a_thousand_query_parameters_is_400_after_authentication(client, client_a):
+    assert_problem(client.get("/v1/contacts?" + QUERY_OF_1001), 401, "unauthenticated")
+    for path in ("/v1/contacts", "/v1/tags", "/v1/contacts/count", "/v1/contacts/custom-fields"):
+        body = assert_problem(client_a.get(f"{path}?{QUERY_OF_1001}"), 400, "too_many_parameters")
+        assert body["type"] == "/problems/too_many_parameters"
+
+
+def test_a_multipart_upload_of_more_than_a_thousand_parts_is_400(client_a):
+    data = {f"p{i}": "1" for i in range(1001)}
+    data["file"] = SimpleUploadedFile("a.csv", b"name\nAda\n")
+    response = client_a.post("/v1/contacts/import", data, format="multipart")
+    assert_problem(response, 400, "too_many_parameters")
+
+
+def test_the_too_many_parameters_problem_has_a_page(client):
+    response = client.get("/problems/too_many_parameters")
+    assert response.status_code == 200
+    assert b"1,000" in response.content

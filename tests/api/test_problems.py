@@ -54,6 +54,33 @@ def test_malformed_json_is_400(client_a, raw):
     assert_problem(response, 400, "malformed_json")
 
 
+@pytest.mark.parametrize(
+    ("path", "depth"),
+    [("/v1/tags", 65), ("/v1/tags", 1_000), ("/v1/contacts", 100_000), ("/v1/contacts", 65)],
+)
+def test_json_nested_past_the_limit_is_400(client_a, path, depth):
+    raw = b'{"name": "x", "m": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+    response = client_a.generic("POST", path, data=raw, content_type="application/json")
+    body = assert_problem(response, 400, "malformed_json")
+    assert body["detail"] == "The body nests arrays or objects more than 64 levels deep."
+
+
+def test_json_nested_to_the_limit_is_parsed(client_a):
+    metadata = {}
+    for _ in range(60):  # body, identities, [0], then 61 metadata objects: 64 levels
+        metadata = {"k": metadata}
+    body = {"identities": [{"channel": "livechat", "externalId": "v-1", "metadata": metadata}]}
+    response = client_a.post("/v1/contacts", body, format="json")
+    assert response.status_code == 201, response.content
+
+
+def test_duplicate_keys_in_a_json_object_are_400_naming_the_key(client_a):
+    raw = b'{"name": "a", "identities": [{"channel": "sms", "channel": "email"}], "name": "b"}'
+    response = client_a.generic("POST", "/v1/contacts", data=raw, content_type="application/json")
+    body = assert_problem(response, 400, "malformed_json")
+    assert "duplicate key 'channel'" in body["detail"]
+
+
 def test_json_body_over_one_mebibyte_is_413(client_a):
     raw = json.dumps({"name": "x" * (1024 * 1024)}).encode()
     response = client_a.generic("POST", "/v1/tags", data=raw, content_type="application/json")
@@ -115,3 +142,18 @@ def test_problem_type_pages_describe_each_code():
 
 def test_unknown_problem_type_page_is_404():
     assert APIClient().get("/problems/no_such_code").status_code == 404
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "image/*;q=0.1"])
+def test_the_api_answers_json_whatever_accept_says(client_a, accept):
+    response = client_a.get("/v1/tags", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json() == {"tags": []}
+    problem = client_a.get("/v1/tags/tag_nothing", HTTP_ACCEPT=accept)
+    assert_problem(problem, 405, "method_not_allowed")
+
+
+def test_a_format_parameter_changes_nothing(client_a):
+    response = client_a.get("/v1/tags?format=xml")
+    assert response["Content-Type"] == "application/json; charset=utf-8"

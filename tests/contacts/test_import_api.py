@@ -395,6 +395,24 @@ def test_json_body_is_415(client_a):
     assert_problem(response, 415, "unsupported_media_type")
 
 
+@pytest.mark.parametrize(
+    ("content_type", "raw"),
+    [
+        ("multipart/form-data", b"--x\r\n"),  # no boundary parameter
+        ("multipart/form-data; boundary=", b"--\r\n"),  # an empty boundary
+        (  # a part header of an absurd size (its filename)
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="file"; filename="'
+            + b"a" * 20_000
+            + b'.csv"\r\n\r\nname\r\n--x--\r\n',
+        ),
+    ],
+)
+def test_unreadable_multipart_bodies_are_400_malformed_multipart(client_a, content_type, raw):
+    response = client_a.generic("POST", "/v1/contacts/import", data=raw, content_type=content_type)
+    assert_problem(response, 400, "malformed_multipart")
+
+
 def test_idempotency_key_replays_the_import(
     run_import, client_a, django_capture_on_commit_callbacks
 ):
