@@ -24,6 +24,9 @@ from .models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 KEY_MAX_LENGTH = 255
 RETENTION = timedelta(hours=24)
+# What a view sets on a success and a replay must answer again; the rest (traceparent,
+# Content-Type) belongs to each response.
+REPLAYED_HEADERS = ("Location", "ETag")
 # The header as the OpenAPI document describes it: what `idempotency_key` accepts.
 OPENAPI_SCHEMA = {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": r"\S"}
 
@@ -66,8 +69,8 @@ def run_idempotently(
         if 200 <= response.status_code < 300:
             record.status_code = response.status_code
             record.body = response.data
-            record.location = response.get("Location", "")
-            record.save(update_fields=["status_code", "body", "location"])
+            record.headers = {h: response[h] for h in REPLAYED_HEADERS if response.has_header(h)}
+            record.save(update_fields=["status_code", "body", "headers"])
     return response
 
 
@@ -93,9 +96,7 @@ def _claim(tenant: Tenant, key: str, fingerprint: str) -> IdempotencyRecord:
 
 
 def _replay(record: IdempotencyRecord) -> Response:
-    headers = {"Idempotent-Replayed": "true"}
-    if record.location:
-        headers["Location"] = record.location
+    headers = {**record.headers, "Idempotent-Replayed": "true"}
     return Response(record.body, status=record.status_code, headers=headers)
 
 

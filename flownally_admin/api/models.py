@@ -12,7 +12,8 @@ class IdempotencyRecord(models.Model):
     request_fingerprint = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)
     body = models.JSONField(null=True)
-    location = models.CharField(max_length=500, blank=True, default="")
+    # The response headers a replay repeats (Location, ETag).
+    headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

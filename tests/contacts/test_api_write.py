@@ -229,6 +229,7 @@ def test_idempotency_key_replays_the_first_response(create):
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
     assert again["Location"] == first["Location"]
+    assert again["ETag"] == first["ETag"]
     assert again["Idempotent-Replayed"] == "true"
     assert Contact.objects.count() == 1
 
