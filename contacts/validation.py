@@ -20,6 +20,11 @@ from tags.models import Tag
 from .models import EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, PHONE_CHANNELS, Channel
 
 METADATA_MAX_BYTES = 4096
+# The most a request may list: a person has a handful of addresses, a contact a few dozen
+# tags, a tenant a few hundred fields. Bounds keep one request's work (and errors) small.
+MAX_IDENTITIES = 50
+MAX_TAG_IDS = 100
+MAX_CUSTOM_FIELD_VALUES = 200
 
 # InvalidValue codes that the API reports under another FieldViolation code.
 _API_CODES = {"invalid_value": "invalid"}
@@ -93,6 +98,11 @@ def check_name(raw, errors: ViolationCollector, path: str = "name") -> str | Non
 
 def check_identities(raw: list[dict], errors: ViolationCollector) -> list[IdentityInput]:
     """Each `{channel, externalId, metadata?}` normalised; duplicates in one request refused."""
+    if len(raw) > MAX_IDENTITIES:
+        errors.add(
+            "identities", "out_of_range", f"A contact has at most {MAX_IDENTITIES} identities."
+        )
+        return []
     identities, seen = [], set()
     for index, item in enumerate(raw):
         path = f"identities[{index}]"

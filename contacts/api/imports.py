@@ -17,13 +17,14 @@ from flownally_admin.api.idempotency import OPENAPI_SCHEMA as IDEMPOTENCY_KEY_SC
 from flownally_admin.api.idempotency import run_idempotently
 from flownally_admin.api.parsers import StrictMultiPartParser
 from flownally_admin.api.schema import problem_responses
-from flownally_admin.api.serializers import RequestSerializer, StrictCharField
+from flownally_admin.api.serializers import BoundedListField, RequestSerializer, StrictCharField
 from flownally_admin.api.views import ApiViewSet
 
 from ..importing.report import error_csv_response
 from ..importing.services import contact_import_create
 from ..models import ImportMode
 from ..selectors import contact_import_get
+from ..validation import MAX_TAG_IDS
 from .serializers import ImportStatusSerializer
 
 
@@ -69,7 +70,7 @@ class ImportContactsRequestSerializer(RequestSerializer):
     )
     mode = serializers.ChoiceField(choices=ImportMode.values, required=False)
     dryRun = _BooleanText(required=False)
-    tagIds = serializers.ListField(child=StrictCharField(), required=False)
+    tagIds = BoundedListField(child=StrictCharField(), max_length=MAX_TAG_IDS, required=False)
 
 
 class ImportContactsResponseSerializer(serializers.Serializer):

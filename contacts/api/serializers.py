@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from customfields.types import VALUE_TYPES
-from flownally_admin.api.serializers import RequestSerializer, StrictCharField
+from flownally_admin.api.serializers import BoundedListField, RequestSerializer, StrictCharField
 
 from ..models import Channel
 from ..selectors import (
@@ -11,6 +11,7 @@ from ..selectors import (
     contact_import_first_errors,
     contact_tags,
 )
+from ..validation import MAX_CUSTOM_FIELD_VALUES, MAX_IDENTITIES, MAX_TAG_IDS
 
 
 class IdentitySerializer(serializers.Serializer):
@@ -124,13 +125,34 @@ class IdentityInputSerializer(RequestSerializer):
     metadata = MetadataField(required=False, help_text="A JSON object, at most 4 KiB.")
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "maxProperties": MAX_CUSTOM_FIELD_VALUES,
+    }
+)
+class CustomFieldValuesField(serializers.DictField):
+    """`{definition id: value}`, at most MAX_CUSTOM_FIELD_VALUES members (`out_of_range`)."""
+
+    default_error_messages = {"max_items": f"At most {MAX_CUSTOM_FIELD_VALUES} members."}
+
+    def __init__(self, **kwargs):
+        super().__init__(child=StrictCharField(trim_whitespace=False, allow_blank=True), **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and len(data) > MAX_CUSTOM_FIELD_VALUES:
+            self.fail("max_items")
+        return super().to_internal_value(data)
+
+
 class _ContactMembers(RequestSerializer):
-    identities = serializers.ListField(child=IdentityInputSerializer(), required=False)
-    tagIds = serializers.ListField(child=StrictCharField(), required=False)
-    customFields = serializers.DictField(
-        child=StrictCharField(trim_whitespace=False, allow_blank=True),
-        required=False,
-        help_text="`{definition id: value}`; an empty string clears the value.",
+    identities = BoundedListField(
+        child=IdentityInputSerializer(), max_length=MAX_IDENTITIES, required=False
+    )
+    tagIds = BoundedListField(child=StrictCharField(), max_length=MAX_TAG_IDS, required=False)
+    customFields = CustomFieldValuesField(
+        required=False, help_text="`{definition id: value}`; an empty string clears the value."
     )
 
     def to_service_kwargs(self) -> dict:

@@ -139,6 +139,7 @@ _VIOLATION_CODES = {
     "invalid_choice": "invalid_choice",
     "max_value": "out_of_range",
     "min_value": "out_of_range",
+    "max_items": "out_of_range",
     "unknown_field": "unknown_field",
 }
 

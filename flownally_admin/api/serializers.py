@@ -1,5 +1,6 @@
 """Serializer building blocks shared by every resource."""
 
+from django.core.validators import MaxLengthValidator
 from rest_framework import serializers
 
 
@@ -12,6 +13,35 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class BoundedListField(serializers.ListField):
+    """A list of at most `max_length` items (the OpenAPI document's `maxItems`).
+
+    More is `out_of_range` rather than DRF's `max_length` (which the contract calls
+    `too_long`, a rule for text), and is refused before any item is validated.
+    """
+
+    default_error_messages = {"max_items": "At most {max_length} items."}
+
+    def __init__(self, *, max_length: int, **kwargs):
+        super().__init__(max_length=max_length, **kwargs)
+        message = self.error_messages["max_items"].format(max_length=max_length)
+        self.validators = [
+            MaxItemsValidator(max_length, message) if isinstance(v, MaxLengthValidator) else v
+            for v in self.validators
+        ]
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and len(data) > self.max_length:
+            self.fail("max_items", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class MaxItemsValidator(MaxLengthValidator):
+    """Django's length rule under its own code; drf-spectacular reads it as `maxItems`."""
+
+    code = "max_items"
 
 
 class RequestSerializer(serializers.Serializer):

@@ -596,3 +596,49 @@ def test_nul_in_identity_metadata_is_422_not_a_500(create):
     }
     problem = assert_problem(create(body), 422, "validation_failed")
     assert violations(problem) == [("identities[0].metadata", "invalid")]
+
+
+# --- bounds on lists ------------------------------------------------------------
+
+
+def _identities(count):
+    return [{"channel": "livechat", "externalId": f"visitor-{i}"} for i in range(count)]
+
+
+def test_fifty_identities_are_accepted(create):
+    response = create({"identities": _identities(50)})
+    assert response.status_code == 201
+    assert len(response.json()["identities"]) == 50
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"identities": _identities(51)}, "identities"),
+        ({"identities": _identities(10_000)}, "identities"),
+        ({"name": "x", "tagIds": [f"tag_{i}" for i in range(101)]}, "tagIds"),
+        ({"customFields": {f"cf_{i}": "v" for i in range(201)}}, "customFields"),
+    ],
+)
+def test_lists_over_their_bound_are_422_out_of_range(create, body, field):
+    problem = assert_problem(create(body), 422, "validation_failed")
+    assert violations(problem) == [(field, "out_of_range")]
+    assert Contact.objects.count() == 0
+
+
+def test_patch_with_too_many_identities_is_422(client_a, make_contact):
+    contact = make_contact(name="Ada")
+    response = client_a.patch(
+        f"/v1/contacts/{contact['id']}", {"identities": _identities(51)}, format="json"
+    )
+    assert violations(assert_problem(response, 422, "validation_failed")) == [
+        ("identities", "out_of_range")
+    ]
+
+
+def test_the_bounds_are_in_the_openapi_document(client):
+    schemas = client.get("/v1/openapi.json").json()["components"]["schemas"]
+    members = schemas["CreateContactRequest"]["properties"]
+    assert members["identities"]["maxItems"] == 50
+    assert members["tagIds"]["maxItems"] == 100
+    assert members["customFields"]["maxProperties"] == 200

@@ -378,6 +378,7 @@ def test_file_over_the_size_limit_is_413(run_import, settings):
         ({"mode": "merge"}, [("mode", "invalid_choice")]),
         ({"dryRun": "yes"}, [("dryRun", "invalid")]),
         ({"tagIds": ["tag_01HZZZZZZZZZZZZZZZZZZZZZZZ"]}, [("tagIds[0]", "unknown_tag")]),
+        ({"tagIds": [f"tag_{i}" for i in range(101)]}, [("tagIds", "out_of_range")]),
     ],
 )
 def test_bad_options_are_422(run_import, fields, expected):

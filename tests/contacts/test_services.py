@@ -13,6 +13,7 @@ from contacts.services import (
     contact_restore,
 )
 from flownally_admin.api.models import IdempotencyRecord
+from flownally_admin.errors import ValidationFailed
 from flownally_admin.tenancy.models import Tenant
 from tests.factories.tenancy import TenantFactory
 
@@ -119,3 +120,12 @@ def test_a_tenant_deleted_while_a_contact_is_created_leaves_no_contact_behind():
     creator.join()
     assert outcome == ["refused"]
     assert not Contact.objects.filter(tenant_id=tenant.pk).exists()
+
+
+@pytest.mark.django_db
+def test_more_than_fifty_identities_are_refused_by_the_service(tenant):
+    identities = [{"channel": "livechat", "externalId": f"v-{i}"} for i in range(51)]
+    with pytest.raises(ValidationFailed) as raised:
+        contact_create(tenant=tenant, created_by="t", name="x", identities=identities)
+    assert [(v.field, v.code) for v in raised.value.violations] == [("identities", "out_of_range")]
+    assert not Contact.objects.exists()
