@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from flownally_admin.api.serializers import RequestSerializer, StrictCharField
+from flownally_admin.api.serializers import RequestSerializer, StrictCharField, name_schema
 
-from ..models import EntityType
+from ..models import NAME_MAX_LENGTH, EntityType
 from ..types import VALUE_TYPES
 
 
@@ -33,17 +33,23 @@ class CustomFieldDefinitionsResponseSerializer(serializers.Serializer):
     customFields = CustomFieldDefinitionSerializer(many=True)
 
 
+@extend_schema_field(name_schema(NAME_MAX_LENGTH))
+class DefinitionNameField(StrictCharField):
+    """Checked by customfields.services (the admin's door too); the schema states the rule."""
+
+    default_error_messages = {"blank": "A name is required."}
+
+
 class CreateCustomFieldDefinitionRequestSerializer(RequestSerializer):
-    name = StrictCharField(
+    name = DefinitionNameField(
         trim_whitespace=False,
-        allow_blank=True,
         help_text="1–64 characters after trimming; unique per resource type, ignoring case.",
     )
     type = ValueTypeField()
 
 
 class UpdateCustomFieldDefinitionRequestSerializer(RequestSerializer):
-    name = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+    name = DefinitionNameField(trim_whitespace=False, required=False)
     type = ValueTypeField(required=False)
 
     def validate(self, attrs):

@@ -15,6 +15,17 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+def name_schema(max_length: int) -> dict:
+    """A name as the services take it: 1–`max_length` characters, not all white space, no
+    NUL. The length is stated for the trimmed name, which is what is kept."""
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_length,
+        "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
+    }
+
+
 class BoundedListField(serializers.ListField):
     """A list of at most `max_length` items (the OpenAPI document's `maxItems`).
 

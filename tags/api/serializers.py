@@ -1,7 +1,9 @@
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from flownally_admin.api.serializers import RequestSerializer, StrictCharField
+from flownally_admin.api.serializers import RequestSerializer, StrictCharField, name_schema
+
+from ..models import TAG_NAME_MAX_LENGTH
 
 
 class TagSerializer(serializers.Serializer):
@@ -21,9 +23,15 @@ class TagsResponseSerializer(serializers.Serializer):
     nextPageToken = serializers.CharField(required=False, help_text="Absent on the last page.")
 
 
+@extend_schema_field(name_schema(TAG_NAME_MAX_LENGTH))
+class TagNameField(StrictCharField):
+    """Checked by tags.services (the admin's door too); the schema states the same rule."""
+
+    default_error_messages = {"blank": "A tag name is required."}
+
+
 class CreateTagRequestSerializer(RequestSerializer):
-    name = StrictCharField(
+    name = TagNameField(
         trim_whitespace=False,
-        allow_blank=True,
         help_text="1–64 characters after trimming; unique per workspace, ignoring case.",
     )

@@ -126,3 +126,17 @@ def test_docs_page_is_served_without_a_cdn():
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert assets
     assert all(asset.startswith("/static/") for asset in assets), assets
+
+
+def test_names_state_their_bounds_in_the_openapi_document(client):
+    schemas = client.get("/v1/openapi.json").json()["components"]["schemas"]
+    for component in (
+        "CreateTagRequest",
+        "CreateCustomFieldDefinitionRequest",
+        "UpdateCustomFieldDefinitionRequest",
+    ):
+        name = schemas[component]["properties"]["name"]
+        assert (name["minLength"], name["maxLength"]) == (1, 64), component
+        pattern = re.compile(name["pattern"])
+        assert pattern.search(" VIP ") and not pattern.search("   ")
+        assert not pattern.search("V\x00IP")
