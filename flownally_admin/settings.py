@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "customfields",
     "contacts",
     "tags",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "events.context.EventOriginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -176,6 +178,8 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # Contract §5: JSON bodies over 1 MiB are refused with 413.
 API_MAX_JSON_BODY_BYTES = env.int("API_MAX_JSON_BODY_BYTES", default=1024 * 1024)
+# How long the change events (sync feed, history, webhooks) are kept.
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
 # lastUsedAt is written at most this often per key, so reads do not all become writes.
 API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 
@@ -223,6 +227,11 @@ CELERY_BEAT_SCHEDULE = {
     "compact-contact-counts": {
         "task": "contacts.tasks.contact_counts_compact_task",
         "schedule": 60.0,
+    },
+    # Events older than EVENTS_RETENTION_DAYS leave the log.
+    "purge-expired-events": {
+        "task": "events.tasks.events_purge_expired_task",
+        "schedule": 3600.0,
     },
     # Idempotency-Key responses are replayed for 24 hours, then forgotten.
     "purge-expired-idempotency-records": {

@@ -1,0 +1,48 @@
+"""Reads of the event log: the sync feed and a contact's history."""
+
+from django.db.models import QuerySet
+
+from flownally_admin.errors import ApplicationError
+from flownally_admin.tenancy.models import Tenant
+
+from .models import Event, EventCounter
+
+
+class EventsExpired(ApplicationError):
+    code = "events_expired"
+    default_detail = (
+        "Events after this sequence have been purged. Re-read the contacts, then follow the "
+        "feed from its newest sequence."
+    )
+
+
+def event_feed(
+    *,
+    tenant: Tenant,
+    after: int,
+    limit: int,
+    types: tuple[str, ...] = (),
+    contact_id: str | None = None,
+) -> list[Event]:
+    """Up to `limit` events after `after`, in sequence order. Raises EventsExpired when
+    retention has purged part of what follows `after`."""
+    events = Event.objects.filter(tenant=tenant, sequence__gt=after)
+    if types:
+        events = events.filter(type__in=types)
+    if contact_id is not None:
+        events = events.filter(contact_id=contact_id)
+    page = list(events.order_by("sequence")[:limit])
+    # Checked after the read: a purge that ran meanwhile is then seen too.
+    if after < event_purged_through(tenant=tenant):
+        raise EventsExpired()
+    return page
+
+
+def event_purged_through(*, tenant: Tenant) -> int:
+    purged = EventCounter.objects.filter(tenant=tenant).values_list("purged_through", flat=True)
+    return purged.first() or 0
+
+
+def contact_event_list(*, tenant: Tenant, contact_id: str) -> QuerySet[Event]:
+    """A contact's events (newest first is the caller's ordering)."""
+    return Event.objects.filter(tenant=tenant, contact_id=contact_id)
