@@ -27,7 +27,7 @@ class Event(models.Model):
     occurred_at = models.DateTimeField()
     actor_id = models.CharField(max_length=40)
     source = models.CharField(max_length=8, choices=Source.choices)
-    trace_id = models.CharField(max_length=55, null=True, blank=True)
+    trace_id = models.CharField(max_length=55, blank=True, default="")
     contact_id = models.CharField(max_length=30, blank=True, default="")
     data = models.JSONField()
 

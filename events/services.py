@@ -57,11 +57,13 @@ def events_record(*, tenant: Tenant, events: Sequence[NewEvent]) -> list[Event]:
             occurred_at=now,
             actor_id=origin.actor_id,
             source=origin.source,
-            trace_id=origin.trace_id,
+            trace_id=origin.trace_id or "",
             contact_id=event.contact_id,
             data=event.data,
         )
-        for offset, (event, event_id) in enumerate(zip(events, new_ids("evt", len(events))))
+        for offset, (event, event_id) in enumerate(
+            zip(events, new_ids("evt", len(events)), strict=True)
+        )
     ]
     Event.objects.bulk_create(rows)
     return rows

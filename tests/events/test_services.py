@@ -56,7 +56,7 @@ def test_the_origin_is_the_doors(tenant):
         "00-a",
     )
     (event,) = _record(tenant)
-    assert (event.actor_id, event.source, event.trace_id) == ("system", "system", None)
+    assert (event.actor_id, event.source, event.trace_id) == ("system", "system", "")
     assert event.id.startswith("evt_")
 
 
