@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from customfields.models import EntityType
 from customfields.selectors import custom_field_definition_get
+from events.services import event_record
+from events.types import EventType
 from flownally_admin.errors import ApplicationError, Conflict, ValidationFailed, ViolationCollector
 from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.models import Tenant
@@ -15,7 +17,8 @@ from tags.selectors import TagNotFound, tag_get
 from tags.services import tags_hold
 
 from .models import Contact, ContactCountDelta, ContactTag, Identity
-from .selectors import ContactNotFound, contact_get, contact_search_text
+from .representation import contact_changes, contact_data
+from .selectors import ContactNotFound, contact_definitions, contact_get, contact_search_text
 from .validation import (
     ContactRules,
     IdentityInput,
@@ -129,7 +132,8 @@ def contact_create(
         contact_count_add(tenant=tenant, archived=False, delta=1)
         _replace_identities(contact, changes.identities, existing=[])
         _replace_tags(contact, changes.tag_ids, existing=set())
-    return contact_get(tenant=tenant, contact_id=contact.pk)
+        contact = _record_contact(tenant, EventType.CONTACT_CREATED, contact.pk)
+    return contact
 
 
 def contact_update(
@@ -143,12 +147,15 @@ def contact_update(
     custom_fields=UNSET,
 ) -> Contact:
     """PATCH semantics: omitted members unchanged; identities and tags replace the set;
-    custom fields merge (`""` clears, unlisted ids untouched)."""
+    custom fields merge (`""` clears, unlisted ids untouched). A PATCH that changes
+    nothing writes nothing: no event, and `updatedAt` stays."""
     changes, rules = _check(
         tenant, name=name, identities=identities, tag_ids=tag_ids, custom_fields=custom_fields
     )
     with transaction.atomic():
         contact = _lock(tenant, contact_id, if_match)
+        before = _picture(tenant, contact.pk)
+        original = (contact.name, dict(contact.custom_fields))
         current_identities = list(contact.identities.filter(active=True))
         if changes.name is not UNSET:
             contact.name = changes.name
@@ -164,14 +171,20 @@ def contact_update(
         live_values = [k for k in contact.custom_fields if k in rules.definitions]
         if not (contact.name or new_identities or live_values):
             raise EmptyContact()
+        links_changed = False
         if changes.identities is not UNSET:
             _ensure_identities_free(tenant, changes.identities, contact_id=contact.pk)
-            _replace_identities(contact, changes.identities, existing=current_identities)
+            links_changed |= _replace_identities(
+                contact, changes.identities, existing=current_identities
+            )
         if changes.tag_ids is not UNSET:
             existing_tags = set(contact.tag_links.values_list("tag_id", flat=True))
-            _replace_tags(contact, changes.tag_ids, existing=existing_tags)
+            links_changed |= _replace_tags(contact, changes.tag_ids, existing=existing_tags)
+        if not links_changed and (contact.name, contact.custom_fields) == original:
+            return contact_get(tenant=tenant, contact_id=contact.pk)
         _save(contact, new_identities)
-    return contact_get(tenant=tenant, contact_id=contact.pk)
+        contact = _record_contact(tenant, EventType.CONTACT_UPDATED, contact.pk, before=before)
+    return contact
 
 
 def contact_set_custom_field(
@@ -196,6 +209,7 @@ def contact_archive(*, tenant: Tenant, contact_id: str) -> Contact:
         _touch(contact, "archived", "archived_at")
         contact_count_add(tenant=tenant, archived=False, delta=-1)
         contact_count_add(tenant=tenant, archived=True, delta=1)
+        contact = _record_contact(tenant, EventType.CONTACT_ARCHIVED, contact.pk)
     return contact
 
 
@@ -208,6 +222,7 @@ def contact_unarchive(*, tenant: Tenant, contact_id: str) -> Contact:
         _touch(contact, "archived", "archived_at")
         contact_count_add(tenant=tenant, archived=True, delta=-1)
         contact_count_add(tenant=tenant, archived=False, delta=1)
+        contact = _record_contact(tenant, EventType.CONTACT_UNARCHIVED, contact.pk)
     return contact
 
 
@@ -219,6 +234,12 @@ def contact_delete(*, tenant: Tenant, contact_id: str) -> None:
         _touch(contact, "deleted_at")
         contact.identities.update(active=False)
         contact_count_add(tenant=tenant, archived=contact.archived, delta=-1)
+        event_record(
+            tenant=tenant,
+            type=EventType.CONTACT_DELETED,
+            data={"contactId": contact.pk, "mergedInto": None},
+            contact_id=contact.pk,
+        )
 
 
 def contact_restore(*, tenant: Tenant, contact_id: str) -> Contact:
@@ -239,6 +260,7 @@ def contact_restore(*, tenant: Tenant, contact_id: str) -> Contact:
         contact.deleted_at = None
         _touch(contact, "deleted_at")
         contact_count_add(tenant=tenant, archived=contact.archived, delta=1)
+        contact = _record_contact(tenant, EventType.CONTACT_RESTORED, contact.pk)
     return contact
 
 
@@ -249,9 +271,11 @@ def contact_tag_add(*, tenant: Tenant, contact_id: str, tag_id: str) -> None:
         tag = tag_get(tenant=tenant, tag_id=tag_id)
         if not tags_hold(tag_ids=[tag.pk]):  # deleted since
             raise TagNotFound(f"No tag with id '{tag_id}'.")
+        before = _picture(tenant, contact.pk)
         _, created = ContactTag.objects.get_or_create(tenant=tenant, contact=contact, tag=tag)
         if created:
             _touch(contact)
+            _record_contact(tenant, EventType.CONTACT_UPDATED, contact.pk, before=before)
 
 
 def contact_tag_remove(*, tenant: Tenant, contact_id: str, tag_id: str) -> None:
@@ -259,9 +283,11 @@ def contact_tag_remove(*, tenant: Tenant, contact_id: str, tag_id: str) -> None:
     with transaction.atomic():
         contact = _lock(tenant, contact_id)
         tag = tag_get(tenant=tenant, tag_id=tag_id)
+        before = _picture(tenant, contact.pk)
         removed, _ = ContactTag.objects.filter(contact=contact, tag=tag).delete()
         if removed:
             _touch(contact)
+            _record_contact(tenant, EventType.CONTACT_UPDATED, contact.pk, before=before)
 
 
 def contact_count_add(*, tenant: Tenant, archived: bool, delta: int) -> None:
@@ -329,6 +355,26 @@ def _lock(tenant: Tenant, contact_id: str, if_match: str | None = None) -> Conta
     return contact
 
 
+def _picture(tenant: Tenant, contact_id: str) -> dict:
+    """The contact as the API shows it now (what events carry)."""
+    contact = contact_get(tenant=tenant, contact_id=contact_id)
+    return contact_data(contact, contact_definitions(tenant=tenant))
+
+
+def _record_contact(
+    tenant: Tenant, type: str, contact_id: str, *, before: dict | None = None
+) -> Contact:
+    """Record a contact event, the last write of its service's transaction: `data` is the
+    contact after the change, with the `changes` since `before` for an update. Returns the
+    contact as it was read for the event."""
+    contact = contact_get(tenant=tenant, contact_id=contact_id)
+    data = {"contact": contact_data(contact, contact_definitions(tenant=tenant))}
+    if before is not None:
+        data["changes"] = contact_changes(before, data["contact"])
+    event_record(tenant=tenant, type=type, data=data, contact_id=contact_id)
+    return contact
+
+
 def _touch(contact: Contact, *fields: str) -> None:
     contact.updated_at = timezone.now()
     contact.save(update_fields=[*fields, "updated_at"])
@@ -359,14 +405,15 @@ def _ensure_identities_free(tenant: Tenant, identities, *, contact_id: str | Non
         )
 
 
-def _replace_identities(contact: Contact, wanted: list[IdentityInput], *, existing) -> None:
-    """Make the contact's identities exactly `wanted`; matching ones keep their ids."""
+def _replace_identities(contact: Contact, wanted: list[IdentityInput], *, existing) -> bool:
+    """Make the contact's identities exactly `wanted`; matching ones keep their ids.
+    Returns whether anything changed."""
     by_key = {(i.channel, i.external_id): i for i in existing}
     wanted_keys = {w.key for w in wanted}
     gone = [i.pk for key, i in by_key.items() if key not in wanted_keys]
     if gone:
         Identity.objects.filter(pk__in=gone).delete()
-    new, added = [], []
+    new, added, changed = [], [], False
     for identity in wanted:
         kept = by_key.get(identity.key)
         if kept is None:
@@ -383,6 +430,7 @@ def _replace_identities(contact: Contact, wanted: list[IdentityInput], *, existi
         elif kept.metadata != identity.metadata:
             kept.metadata = identity.metadata
             kept.save(update_fields=["metadata"])
+            changed = True
     try:
         with transaction.atomic():
             Identity.objects.bulk_create(new)
@@ -390,9 +438,11 @@ def _replace_identities(contact: Contact, wanted: list[IdentityInput], *, existi
         # Lost a race with a concurrent claim: report it like the check above would have.
         _ensure_identities_free(contact.tenant, added, contact_id=contact.pk)
         raise
+    return changed or bool(gone or new)
 
 
-def _replace_tags(contact: Contact, wanted: list[str], *, existing: set[str]) -> None:
+def _replace_tags(contact: Contact, wanted: list[str], *, existing: set[str]) -> bool:
+    """Make the contact's tags exactly `wanted`; returns whether anything changed."""
     wanted_set = set(wanted)
     if existing - wanted_set:
         ContactTag.objects.filter(contact=contact, tag_id__in=existing - wanted_set).delete()
@@ -412,3 +462,4 @@ def _replace_tags(contact: Contact, wanted: list[str], *, existing: set[str]) ->
         ],
         ignore_conflicts=True,
     )
+    return bool(added or existing - wanted_set)

@@ -5,11 +5,10 @@ from customfields.types import VALUE_TYPES
 from flownally_admin.api.serializers import BoundedListField, RequestSerializer, StrictCharField
 
 from ..models import Channel
+from ..representation import contact_data
 from ..selectors import (
     IMPORT_ERRORS_SHOWN,
-    contact_identities,
     contact_import_first_errors,
-    contact_tags,
 )
 from ..validation import MAX_CUSTOM_FIELD_VALUES, MAX_IDENTITIES, MAX_TAG_IDS
 
@@ -38,14 +37,6 @@ class CustomFieldValueSerializer(serializers.Serializer):
     value = CustomFieldValueField(read_only=True)
 
 
-def _timestamp(value) -> str | None:
-    """DRF's ISO 8601 form of an aware UTC datetime (`…Z`)."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 class ContactSerializer(serializers.Serializer):
     """A contact: its profile, channel identities, tags and custom-field values."""
 
@@ -66,30 +57,7 @@ class ContactSerializer(serializers.Serializer):
     updatedAt = serializers.DateTimeField(read_only=True)
 
     def to_representation(self, contact) -> dict:
-        values = contact.custom_fields
-        return {
-            "id": contact.pk,
-            "name": contact.name or None,
-            "identities": [
-                {
-                    "id": identity.id,
-                    "channel": identity.channel,
-                    "externalId": identity.external_id,
-                    "metadata": identity.metadata,
-                }
-                for identity in contact_identities(contact)
-            ],
-            "tags": [{"id": tag.id, "name": tag.name} for tag in contact_tags(contact)],
-            "customFields": [
-                {"id": d.public_id, "name": d.name, "type": d.type, "value": values[d.public_id]}
-                for d in self.context["definitions"]
-                if d.public_id in values
-            ],
-            "archived": contact.archived,
-            "archivedAt": _timestamp(contact.archived_at),
-            "createdAt": _timestamp(contact.created_at),
-            "updatedAt": _timestamp(contact.updated_at),
-        }
+        return contact_data(contact, self.context["definitions"])
 
 
 # The body of a `list` action, not one item of it: keep drf-spectacular from wrapping it

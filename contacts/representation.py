@@ -1,0 +1,67 @@
+"""A contact as the API shows it, and what changed between two such pictures.
+
+One function builds the picture, so a GET, a write's answer and the `data` of an
+event are the same document.
+"""
+
+from .models import Contact
+from .selectors import contact_identities, contact_tags
+
+
+def contact_data(contact: Contact, definitions) -> dict:
+    """`contact` from `contact_queryset`; `definitions` the live contact-field definitions
+    in display order (`contact_definitions`)."""
+    values = contact.custom_fields
+    return {
+        "id": contact.pk,
+        "name": contact.name or None,
+        "identities": [
+            {
+                "id": identity.id,
+                "channel": identity.channel,
+                "externalId": identity.external_id,
+                "metadata": identity.metadata,
+            }
+            for identity in contact_identities(contact)
+        ],
+        "tags": [{"id": tag.id, "name": tag.name} for tag in contact_tags(contact)],
+        "customFields": [
+            {"id": d.public_id, "name": d.name, "type": d.type, "value": values[d.public_id]}
+            for d in definitions
+            if d.public_id in values
+        ],
+        "archived": contact.archived,
+        "archivedAt": _timestamp(contact.archived_at),
+        "createdAt": _timestamp(contact.created_at),
+        "updatedAt": _timestamp(contact.updated_at),
+    }
+
+
+def contact_changes(before: dict, after: dict) -> dict:
+    """`changes` of a `contact.updated` event: a member per part that differs."""
+    changes = {}
+    if before["name"] != after["name"]:
+        changes["name"] = {"from": before["name"], "to": after["name"]}
+    for part in ("identities", "tags"):
+        added = [item for item in after[part] if item not in before[part]]
+        removed = [item for item in before[part] if item not in after[part]]
+        if added or removed:
+            changes[part] = {"added": added, "removed": removed}
+    old = {value["id"]: value["value"] for value in before["customFields"]}
+    new = {value["id"]: value["value"] for value in after["customFields"]}
+    fields = {
+        field_id: {"from": old.get(field_id), "to": new.get(field_id)}
+        for field_id in sorted(old.keys() | new.keys())
+        if old.get(field_id) != new.get(field_id)
+    }
+    if fields:
+        changes["customFields"] = fields
+    return changes
+
+
+def _timestamp(value) -> str | None:
+    """DRF's ISO 8601 form of an aware UTC datetime (`…Z`)."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
