@@ -28,7 +28,7 @@ def test_a_tailing_reader_sees_every_event_once_in_order_under_concurrent_writer
     failures = []
 
     def write(writer: int):
-        rng = random.Random(writer)
+        rng = random.Random(writer)  # noqa: S311 (test timing, not secrets)
         try:
             start.wait()
             for n in range(TRANSACTIONS_EACH):
