@@ -4,6 +4,8 @@ One function builds the picture, so a GET, a write's answer and the `data` of an
 event are the same document.
 """
 
+from flownally_admin.timestamps import rfc3339
+
 from .models import Contact
 from .selectors import contact_identities, contact_tags
 
@@ -31,9 +33,9 @@ def contact_data(contact: Contact, definitions) -> dict:
             if d.public_id in values
         ],
         "archived": contact.archived,
-        "archivedAt": _timestamp(contact.archived_at),
-        "createdAt": _timestamp(contact.created_at),
-        "updatedAt": _timestamp(contact.updated_at),
+        "archivedAt": rfc3339(contact.archived_at),
+        "createdAt": rfc3339(contact.created_at),
+        "updatedAt": rfc3339(contact.updated_at),
     }
 
 
@@ -57,11 +59,3 @@ def contact_changes(before: dict, after: dict) -> dict:
     if fields:
         changes["customFields"] = fields
     return changes
-
-
-def _timestamp(value) -> str | None:
-    """DRF's ISO 8601 form of an aware UTC datetime (`…Z`)."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -5,11 +5,14 @@ import uuid
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from events.services import event_record
+from events.types import EventType
 from flownally_admin.errors import Conflict, ValidationFailed
 from flownally_admin.ids import new_id
 from flownally_admin.tenancy.models import Tenant
 
 from .models import NAME_MAX_LENGTH, CustomFieldDefinition, EntityType
+from .representation import custom_field_data
 from .selectors import (
     custom_field_definition_get,
     custom_field_definition_list,
@@ -131,6 +134,11 @@ def custom_field_definition_create(
                 created_by=created_by,
             )
             _definitions_changed(tenant)
+            event_record(
+                tenant=tenant,
+                type=EventType.CUSTOM_FIELD_CREATED,
+                data={"customField": custom_field_data(definition)},
+            )
             return definition
     except IntegrityError:
         raise CustomFieldExists(f"A {entity_type} field named '{name}' already exists.") from None
@@ -154,10 +162,19 @@ def custom_field_definition_update(
         name, type = custom_field_definition_validate(
             tenant=tenant, entity_type=entity_type, name=name, type=type, definition=definition
         )
+        before = custom_field_data(definition)
         if name is not None:
             definition.name = name
         if type is not None:
             definition.type = type
+        after = custom_field_data(definition)
+        changes = {
+            part: {"from": before[part], "to": after[part]}
+            for part in ("name", "type")
+            if before[part] != after[part]
+        }
+        if not changes:
+            return definition
         try:
             with transaction.atomic():
                 definition.save(update_fields=["name", "type"])
@@ -166,6 +183,11 @@ def custom_field_definition_update(
                 f"A {entity_type} field named '{name}' already exists."
             ) from None
         _definitions_changed(tenant)
+        event_record(
+            tenant=tenant,
+            type=EventType.CUSTOM_FIELD_UPDATED,
+            data={"customField": after, "changes": changes},
+        )
     return definition
 
 
@@ -182,6 +204,12 @@ def custom_field_definition_delete(*, tenant: Tenant, entity_type: str, definiti
         definition.deleted_at = timezone.now()
         definition.save(update_fields=["deleted_at"])
         _definitions_changed(tenant)
+        # The values vanish with this event; the purge that follows changes nothing visible.
+        event_record(
+            tenant=tenant,
+            type=EventType.CUSTOM_FIELD_DELETED,
+            data={"customFieldId": definition.public_id},
+        )
     transaction.on_commit(lambda: custom_field_definition_purge_task.delay(definition.pk))
 
 

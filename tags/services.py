@@ -4,10 +4,13 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, connection, transaction
 
+from events.services import event_record
+from events.types import EventType
 from flownally_admin.errors import Conflict, ValidationFailed
 from flownally_admin.tenancy.models import Tenant
 
 from .models import TAG_NAME_MAX_LENGTH, Tag
+from .representation import tag_data
 from .selectors import TagNotFound, tag_get, tag_list
 
 
@@ -45,7 +48,9 @@ def tag_create(*, tenant: Tenant, name: str, created_by: str) -> Tag:
     try:
         # The savepoint keeps a caller's transaction usable after a lost race.
         with transaction.atomic():
-            return Tag.objects.create(tenant=tenant, name=name, created_by=created_by)
+            tag = Tag.objects.create(tenant=tenant, name=name, created_by=created_by)
+            event_record(tenant=tenant, type=EventType.TAG_CREATED, data={"tag": tag_data(tag)})
+            return tag
     except IntegrityError:
         raise TagExists(f"A tag named '{name}' already exists.") from None
 
@@ -73,6 +78,8 @@ def tag_delete(*, tenant: Tenant, tag_id: str) -> None:
         if not list(Tag.objects.select_for_update().filter(pk=tag.pk).values_list("pk")):
             raise TagNotFound(f"No tag with id '{tag_id}'.")  # deleted meanwhile
         tag.delete()
+        # Leaving its contacts is part of this event: no event per contact.
+        event_record(tenant=tenant, type=EventType.TAG_DELETED, data={"tagId": tag_id})
 
 
 def tags_hold(*, tag_ids: Iterable[str]) -> set[str]:

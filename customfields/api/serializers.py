@@ -4,6 +4,7 @@ from rest_framework import serializers
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField, name_schema
 
 from ..models import NAME_MAX_LENGTH, EntityType
+from ..representation import custom_field_data
 from ..types import VALUE_TYPES
 
 
@@ -24,6 +25,9 @@ class CustomFieldDefinitionSerializer(serializers.Serializer):
     entityType = serializers.ChoiceField(
         source="entity_type", choices=EntityType.values, read_only=True
     )
+
+    def to_representation(self, definition) -> dict:
+        return custom_field_data(definition)
 
 
 # The body of a `list` action, not one item of it: keep drf-spectacular from wrapping it

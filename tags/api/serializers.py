@@ -4,15 +4,21 @@ from rest_framework import serializers
 from flownally_admin.api.serializers import RequestSerializer, StrictCharField, name_schema
 
 from ..models import TAG_NAME_MAX_LENGTH
+from ..representation import tag_data
 
 
 class TagSerializer(serializers.Serializer):
+    """Documents the shape; `tag_data` builds it (also for events)."""
+
     id = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     createdBy = serializers.CharField(
         source="created_by", read_only=True, help_text="`usr_…`, `svc_…` or `system`."
     )
+
+    def to_representation(self, tag) -> dict:
+        return tag_data(tag)
 
 
 # The body of a `list` action, not one item of it: keep drf-spectacular from wrapping it
