@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("tags.urls")),
     path("", include("customfields.urls")),
     path("", include("contacts.urls")),
+    path("", include("events.urls")),
     path(
         "openapi.json",
         SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),

@@ -121,6 +121,13 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     "method_not_allowed": ProblemType(
         405, "Method not allowed", "This path does not support that HTTP method."
     ),
+    "events_expired": ProblemType(
+        410,
+        "Events expired",
+        "Events after the `after` you sent have been purged (they are kept "
+        "EVENTS_RETENTION_DAYS days). Re-read the contacts you keep in sync, then follow the "
+        "feed again from the newest `sequence`.",
+    ),
     "internal_error": ProblemType(
         500,
         "Internal error",

@@ -22,6 +22,7 @@ ALL_SCOPES: tuple[str, ...] = (
     "custom_field:create",
     "custom_field:update",
     "custom_field:delete",
+    "event:list",
 )
 
 

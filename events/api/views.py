@@ -1,0 +1,57 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from contacts.selectors import contact_get
+from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
+from flownally_admin.api.schema import problem_responses
+from flownally_admin.api.views import ApiViewSet
+
+from ..representation import event_data
+from ..selectors import contact_event_list
+from .serializers import EventHistorySerializer
+
+HISTORY_ORDERING = KeysetOrdering(fields=("sequence",), descending=True)
+HISTORY_PAGE_SIZE_DEFAULT = 50
+HISTORY_PAGE_SIZE_MAX = 200
+
+
+@extend_schema(tags=["Contacts"])
+class ContactHistoryViewSet(ApiViewSet):
+    required_scopes = {"list": "contact:read"}
+
+    @extend_schema(
+        operation_id="getContactHistory",
+        summary="Get contact history",
+        description="The contact's events, newest first. A deleted contact's events stay "
+        "readable in the feed (`GET /events?contactId=`).",
+        parameters=[
+            OpenApiParameter("id", str, OpenApiParameter.PATH, description="`ctc_…`"),
+            OpenApiParameter(
+                "pageSize",
+                {"type": "integer", "minimum": 1},
+                description="1–200, default 50; larger is served as 200.",
+            ),
+            OpenApiParameter("pageToken", str, description="`nextPageToken` of the last page."),
+        ],
+        responses={
+            200: EventHistorySerializer,
+            **problem_responses("contact_not_found", "validation_failed", "invalid_page_token"),
+        },
+    )
+    def list(self, request, id):
+        contact = contact_get(tenant=self.tenant, contact_id=id)
+        page = paginate(
+            contact_event_list(tenant=self.tenant, contact_id=contact.pk),
+            ordering=HISTORY_ORDERING,
+            page_size=parse_page_size(
+                request.query_params.get("pageSize"),
+                default=HISTORY_PAGE_SIZE_DEFAULT,
+                maximum=HISTORY_PAGE_SIZE_MAX,
+            ),
+            page_token=request.query_params.get("pageToken"),
+            bound_to={"tenant": self.tenant.pk, "resource": "history", "contact": contact.pk},
+        )
+        body = {"events": [event_data(event) for event in page.items]}
+        if page.next_page_token:
+            body["nextPageToken"] = page.next_page_token
+        return Response(body)
