@@ -20,6 +20,8 @@ class Origin:
     actor_id: str
     source: str
     trace_id: str | None = None
+    # The API key a service account used, so that staff can tell its keys apart.
+    api_key_id: str = ""
 
 
 class _RequestOrigin:
@@ -37,6 +39,11 @@ class _RequestOrigin:
         actor = getattr(user, "actor_id", None) or getattr(user, "pk", None)
         return actor or SYSTEM_ACTOR
 
+    @property
+    def api_key_id(self) -> str:
+        key = getattr(self._request, "auth", None)  # DRF's authenticated ApiKey
+        return getattr(key, "pk", "") or ""
+
 
 _SYSTEM = Origin(SYSTEM_ACTOR, Source.SYSTEM)
 _current: ContextVar[Origin | _RequestOrigin] = ContextVar("event_origin", default=_SYSTEM)
@@ -44,7 +51,7 @@ _current: ContextVar[Origin | _RequestOrigin] = ContextVar("event_origin", defau
 
 def current_origin() -> Origin:
     origin = _current.get()
-    return Origin(origin.actor_id, origin.source, origin.trace_id)
+    return Origin(origin.actor_id, origin.source, origin.trace_id, origin.api_key_id)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ class Event(models.Model):
     type = models.CharField(max_length=32, choices=EventType.choices)
     occurred_at = models.DateTimeField()
     actor_id = models.CharField(max_length=40)
+    api_key_id = models.CharField(max_length=40, blank=True, default="")
     source = models.CharField(max_length=8, choices=Source.choices)
     trace_id = models.CharField(max_length=55, blank=True, default="")
     contact_id = models.CharField(max_length=30, blank=True, default="")

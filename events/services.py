@@ -56,6 +56,7 @@ def events_record(*, tenant: Tenant, events: Sequence[NewEvent]) -> list[Event]:
             type=event.type,
             occurred_at=now,
             actor_id=origin.actor_id,
+            api_key_id=origin.api_key_id,
             source=origin.source,
             trace_id=origin.trace_id or "",
             contact_id=event.contact_id,

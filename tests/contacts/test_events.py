@@ -37,6 +37,7 @@ def test_create_records_contact_created_with_the_contact_and_its_origin(
     )
     assert event.data == {"contact": response.json()}
     assert event.actor_id.startswith("svc_")
+    assert event.api_key_id.startswith("key_")
     assert (event.source, event.trace_id) == ("api", TRACEPARENT)
 
 
