@@ -5,40 +5,107 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0002_tenant_custom_fields_version'),
+        ("tenancy", "0002_tenant_custom_fields_version"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EventCounter',
+            name="EventCounter",
             fields=[
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='tenancy.tenant')),
-                ('last_sequence', models.BigIntegerField(default=0)),
-                ('purged_through', models.BigIntegerField(default=0)),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="tenancy.tenant",
+                    ),
+                ),
+                ("last_sequence", models.BigIntegerField(default=0)),
+                ("purged_through", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('pk', models.CompositePrimaryKey('tenant_id', 'sequence', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('sequence', models.BigIntegerField()),
-                ('id', models.CharField(editable=False, max_length=30)),
-                ('type', models.CharField(choices=[('contact.created', 'Contact Created'), ('contact.updated', 'Contact Updated'), ('contact.archived', 'Contact Archived'), ('contact.unarchived', 'Contact Unarchived'), ('contact.deleted', 'Contact Deleted'), ('contact.restored', 'Contact Restored'), ('contact.merged', 'Contact Merged'), ('tag.created', 'Tag Created'), ('tag.deleted', 'Tag Deleted'), ('custom_field.created', 'Custom Field Created'), ('custom_field.updated', 'Custom Field Updated'), ('custom_field.deleted', 'Custom Field Deleted'), ('import.completed', 'Import Completed'), ('import.failed', 'Import Failed'), ('export.completed', 'Export Completed'), ('export.failed', 'Export Failed')], max_length=32)),
-                ('occurred_at', models.DateTimeField()),
-                ('actor_id', models.CharField(max_length=40)),
-                ('api_key_id', models.CharField(blank=True, default='', max_length=40)),
-                ('source', models.CharField(choices=[('api', 'Api'), ('admin', 'Admin'), ('import', 'Import'), ('system', 'System')], max_length=8)),
-                ('trace_id', models.CharField(blank=True, default='', max_length=55)),
-                ('contact_id', models.CharField(blank=True, default='', max_length=30)),
-                ('data', models.JSONField()),
-                ('tenant', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "tenant_id",
+                        "sequence",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("sequence", models.BigIntegerField()),
+                ("id", models.CharField(editable=False, max_length=30)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("contact.created", "Contact Created"),
+                            ("contact.updated", "Contact Updated"),
+                            ("contact.archived", "Contact Archived"),
+                            ("contact.unarchived", "Contact Unarchived"),
+                            ("contact.deleted", "Contact Deleted"),
+                            ("contact.restored", "Contact Restored"),
+                            ("contact.merged", "Contact Merged"),
+                            ("tag.created", "Tag Created"),
+                            ("tag.deleted", "Tag Deleted"),
+                            ("custom_field.created", "Custom Field Created"),
+                            ("custom_field.updated", "Custom Field Updated"),
+                            ("custom_field.deleted", "Custom Field Deleted"),
+                            ("import.completed", "Import Completed"),
+                            ("import.failed", "Import Failed"),
+                            ("export.completed", "Export Completed"),
+                            ("export.failed", "Export Failed"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("actor_id", models.CharField(max_length=40)),
+                ("api_key_id", models.CharField(blank=True, default="", max_length=40)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("api", "Api"),
+                            ("admin", "Admin"),
+                            ("import", "Import"),
+                            ("system", "System"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("trace_id", models.CharField(blank=True, default="", max_length=55)),
+                ("contact_id", models.CharField(blank=True, default="", max_length=30)),
+                ("data", models.JSONField()),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenancy.tenant",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('contact_id', ''), _negated=True), fields=['contact_id', 'sequence'], name='event_by_contact')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("contact_id", ""), _negated=True),
+                        fields=["contact_id", "sequence"],
+                        name="event_by_contact",
+                    )
+                ],
             },
         ),
     ]
