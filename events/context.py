@@ -55,8 +55,10 @@ def current_origin() -> Origin:
 
 
 @contextmanager
-def event_origin(*, actor_id: str, source: str, trace_id: str | None = None) -> Iterator[None]:
-    token = _current.set(Origin(actor_id, source, trace_id))
+def event_origin(
+    *, actor_id: str, source: str, trace_id: str | None = None, api_key_id: str = ""
+) -> Iterator[None]:
+    token = _current.set(Origin(actor_id, source, trace_id, api_key_id))
     try:
         yield
     finally:
