@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from contacts.importing.columns import RECOGNISED_COLUMNS
 from contacts.importing.services import contact_import_create
 from contacts.importing.staging import STAGING_DIR, StagedUpload, contact_import_staged_get
 from contacts.models import Contact, ContactImport
@@ -138,6 +139,18 @@ def test_add_page_offers_only_the_users_tenants_and_their_tags(staff_client, ten
     assert "theirs" not in page
 
 
+def test_add_page_lists_the_importers_recognised_columns(staff_client):
+    page = staff_client.get(ADD_URL).content.decode()
+    listed = page[page.index('id="import-recognised-columns"') :]
+    listed = listed[: listed.index("</div>")]
+    for name, _ in RECOGNISED_COLUMNS:
+        assert f"<code>{name}</code>" in listed
+    assert (
+        "one per channel\n    (<code>whatsapp</code>, <code>sms</code>, <code>email_identity</code>"
+        in listed
+    )
+
+
 def test_preview_shows_recognised_and_ignored_columns(staff_client, tenant, renewal):
     response = _preview(
         staff_client,
@@ -244,6 +257,23 @@ def test_a_file_with_other_columns_at_step_two_is_previewed_not_started(staff_cl
     assert _staged(response).file_name == "other.csv"
     assert not default_storage.exists(_staged(preview).path)
     assert "check them, then start" in response.content.decode()
+
+
+def test_too_many_unfinished_imports_is_a_form_error(staff_client, staff, tenant, settings):
+    settings.IMPORT_MAX_CONCURRENT = 1
+    contact_import_create(tenant=tenant, created_by=staff.pk, upload=_file("name\nAda\n"))
+    preview = _preview(staff_client, tenant, "name\nBob\n")
+    response = staff_client.post(
+        ADD_URL,
+        {"tenant": tenant.pk, "mode": "upsert", "staged": _staged_token(preview), "_start": "x"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "1 imports of this workspace are still queued or running; start another when one has "
+        "finished."
+    ]
+    assert ContactImport.objects.count() == 1
+    assert default_storage.exists(_staged(response).path)  # start it when the other is done
 
 
 def test_imported_contacts_get_the_chosen_tags(run_import, tenant):
