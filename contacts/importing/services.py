@@ -145,10 +145,9 @@ def _no_cyclic_collection():
     """Python's cyclic garbage collector off while an import runs.
 
     Rows become millions of short-lived lists, dicts and dataclasses, and the
-    collector kept walking the batches in flight: half the worker's CPU (5.9 →
-    3.1 s for 100,000 rows). They form no reference cycles and reference
-    counting frees them; whatever cycles the run does make are collected once
-    it ends.
+    collector kept walking the batches in flight (half the worker's CPU, see
+    bench/README.md). They form no reference cycles and reference counting frees
+    them; whatever cycles the run does make are collected once it ends.
     """
     was_enabled = gc.isenabled()
     gc.disable()

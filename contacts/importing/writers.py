@@ -55,19 +55,17 @@ def known_keys(imp: ContactImport, rows: list[CheckedRow]) -> dict[str, ContactR
     return known
 
 
-# On PostgreSQL the batch's keys travel as one JSON array parameter, and each key is looked
-# up in the index by a LATERAL subquery. As `IN (…)` lists of 10,000 values each, building
-# and sending the queries cost the worker more CPU than PostgreSQL spent answering them; as
-# array parameters, psycopg quoted each value in Python (a tenth of the worker's CPU), where
-# json.dumps is C.
+# On PostgreSQL the batch's keys travel as one JSON array parameter (the cheapest to build
+# and send: `IN (…)` lists and array parameters cost the worker more CPU than PostgreSQL
+# spent answering), and each key is looked up in the index by a LATERAL subquery.
 #
 # The plans must not depend on statistics: a tenant that an import is filling has them from
-# when it was empty (estimated at one row), and the plain join was planned as a hash of every
-# contact of the tenant (1.2 s per lookup at 750,000 contacts, and growing) instead of 10,000
-# index probes (~30 ms). OFFSET 0 keeps the subquery from being flattened into a join and
-# the outer WHERE from being pushed into it; inside it, the only indexes that fit are the
-# matching ones (`contact_by_email` / `contact_by_phone`, `uniq_live_identity`), as the
-# partial list indexes need `deleted_at IS NULL`, which is applied outside.
+# when it was empty, and the plain join was planned as a hash of every contact of the
+# tenant instead of index probes (bench/README.md). OFFSET 0 keeps the subquery from being
+# flattened into a join and the outer WHERE from being pushed into it; inside it, the only
+# indexes that fit are the matching ones (`contact_by_email` / `contact_by_phone`,
+# `uniq_live_identity`), as the partial list indexes need `deleted_at IS NULL`, which is
+# applied outside.
 
 
 def _identity_holders(imp: ContactImport, identities: set[tuple[str, str]]):
@@ -123,7 +121,7 @@ HOLDERS_SQL = (
 
 
 def _json_text(value) -> str:
-    """JSON for a query parameter: orjson, ~10 times faster than json.dumps."""
+    """JSON for a query parameter, by orjson (much faster than json.dumps)."""
     return orjson.dumps(value).decode()
 
 
@@ -255,10 +253,9 @@ def _contact_tags(imp: ContactImport, change, tag_ids: dict[str, str]) -> set[st
 
 # --- PostgreSQL: COPY ---------------------------------------------------------------------
 
-# Rows are sent in COPY's binary format: psycopg writes each value in the column's own
-# binary form, and PostgreSQL reads it without parsing text (timestamps, booleans). For
-# 100,000 rows the worker's CPU went from 2.9-3.3 to 2.4-2.5 s, PostgreSQL's from 5.0-5.3
-# to 4.6-4.7 s. The types say what each column is.
+# Rows are sent in COPY's binary format, which PostgreSQL reads without parsing text
+# (timestamps, booleans) and psycopg writes with less CPU too (bench/README.md). The types
+# say what each column is.
 _CONTACT_COLUMNS = (
     "contacts_contact (id, tenant_id, name, custom_fields, search_text, created_by, "
     "created_at, updated_at, archived, source_import_id)",
