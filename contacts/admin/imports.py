@@ -7,6 +7,8 @@ between the preview and the start, and the job itself are the importer's
 as over the API. The admin never edits or deletes a job.
 """
 
+from contextlib import suppress
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
@@ -185,10 +187,9 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 return None, None
             shown = None
             if start and staged is not None and staged.tenant_id == tenant.pk:
-                try:
+                # Unreadable: nothing to compare with, and the new file is previewed.
+                with suppress(StagedUploadGone, InvalidCsvUpload):
                     shown = self._staged_preview(staged, tenant)
-                except (StagedUploadGone, InvalidCsvUpload):
-                    shown = None  # nothing to compare with: the new file is previewed
             if staged is not None:
                 contact_import_unstage(staged=staged)
             if shown is not None and shown.columns == preview.columns:
