@@ -1,5 +1,4 @@
-"""Creating an import from an upload, and running it in a worker. (An admin upload waits
-for its start in staging.py.)
+"""Creating an import from an upload, and running it in a worker.
 
 Running is resumable and exactly-once: each batch's writes, its errors, the
 counts and the checkpoint (byte offset and row number) commit in one
