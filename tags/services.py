@@ -55,6 +55,35 @@ def tag_create(*, tenant: Tenant, name: str, created_by: str) -> Tag:
         raise TagExists(f"A tag named '{name}' already exists.") from None
 
 
+def tags_ensure(*, tenant: Tenant, names: Iterable[str], created_by: str) -> dict[str, str]:
+    """The ids of the tags with these names, by lower-cased name; missing ones are created.
+
+    For writers that name tags rather than pick them (an import's `tags` column). Names
+    are unique per tenant regardless of case, and the database decides races: where a
+    concurrent writer creates the same name first, its tag is the one returned.
+    """
+    wanted: dict[str, str] = {}
+    for name in names:
+        name = tag_name_normalize(name)
+        wanted.setdefault(name.lower(), name)
+    if not wanted:
+        return {}
+
+    def existing() -> dict[str, str]:
+        tags = tag_list(tenant=tenant).filter(name_key__in=list(wanted))
+        return dict(tags.values_list("name_key", "pk"))
+
+    found = existing()
+    missing = [name for key, name in wanted.items() if key not in found]
+    if missing:
+        Tag.objects.bulk_create(
+            [Tag(tenant=tenant, name=name, created_by=created_by) for name in missing],
+            ignore_conflicts=True,  # ON CONFLICT DO NOTHING: a concurrent creator's tag wins
+        )
+        found = existing()
+    return found
+
+
 def tag_rename(*, tenant: Tenant, tag_id: str, name: str) -> Tag:
     tag = tag_get(tenant=tenant, tag_id=tag_id)
     tag.name = tag_validate(tenant=tenant, name=name, tag_id=tag.pk)

@@ -1,17 +1,17 @@
 """Contact imports in the admin: start one (after a preview of its columns), watch it run,
-list past ones. The start form, the preview and the staging are in import_start.py.
+list past ones. The start form is in import_forms.py.
 
-Jobs are created only by `contact_import_create`, the service behind the API, so the same
-checks and errors apply; the admin never edits or deletes a job. Starting is two steps: the
-upload is checked and kept in a staging folder while the user looks at how its columns are
-read, and "Start import" hands that file to the service.
+The admin holds only forms, pages and their wiring: the preview, the staging of the upload
+between the preview and the start, and the job itself are the importer's
+(`contacts.importing`: selectors, staging, services), so the same checks and errors apply
+as over the API. The admin never edits or deletes a job.
 """
+
+from contextlib import suppress
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
@@ -23,20 +23,21 @@ from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMix
 from flownally_admin.tenancy.models import User
 from tags.models import Tag
 
+from ..importing.columns import RECOGNISED_COLUMNS, Kind
 from ..importing.report import error_csv_response
-from ..importing.services import InvalidCsvUpload, contact_import_create
-from ..importing.sniff import SNIFF_BYTES, InvalidCsv
+from ..importing.selectors import ImportPreview, InvalidCsvUpload, contact_import_preview
+from ..importing.services import TooManyImports, contact_import_create
+from ..importing.staging import (
+    StagedUpload,
+    StagedUploadGone,
+    contact_import_create_staged,
+    contact_import_stage,
+    contact_import_staged_open,
+    contact_import_unstage,
+)
 from ..models import ContactImport, ImportStatus
 from ..selectors import contact_import_first_errors
-from .import_start import (
-    ContactImportStartForm,
-    StagedUpload,
-    UploadPreview,
-    preview_upload,
-    purge_stale_staged,
-    stage_upload,
-    unstage,
-)
+from .import_forms import ContactImportStartForm
 
 ERRORS_SHOWN = 100
 FINISHED = (ImportStatus.COMPLETED, ImportStatus.FAILED)
@@ -156,6 +157,8 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             title="Import contacts",
             form=form,
             preview=preview,
+            recognised_columns=[n for n, t in RECOGNISED_COLUMNS if t.kind is not Kind.IDENTITY],
+            channel_columns=[n for n, t in RECOGNISED_COLUMNS if t.kind is Kind.IDENTITY],
             media=self.media + form.media,
             **(extra_context or {}),
         )
@@ -179,98 +182,82 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         tenant, upload, staged = data["tenant"], data["file"], data["staged"]
         start = "_start" in request.POST
         if upload is not None:
-            preview = self._preview(form, upload, tenant, upload.name, upload.size)
+            preview = self._preview(form, tenant, upload)
             if preview is None:
                 return None, None
             shown = None
             if start and staged is not None and staged.tenant_id == tenant.pk:
-                try:
-                    with default_storage.open(staged.path, "rb") as stored:
-                        shown = preview_upload(
-                            head=stored.read(SNIFF_BYTES),
-                            tenant=tenant,
-                            file_name=staged.file_name,
-                            size=staged.size,
-                        )
-                except (FileNotFoundError, InvalidCsv):
-                    shown = None  # nothing to compare with: the new file is previewed
-            unstage(staged)
+                # Unreadable: nothing to compare with, and the new file is previewed.
+                with suppress(StagedUploadGone, InvalidCsvUpload):
+                    shown = self._staged_preview(staged, tenant)
+            if staged is not None:
+                contact_import_unstage(staged=staged)
             if shown is not None and shown.columns == preview.columns:
                 # Chosen again at step two with the columns just shown: start with it.
-                imp = self._create(request, form, upload)
+                imp = self._create(request, form, contact_import_create, upload=upload)
                 if imp is not None:
                     return imp, None
             if start and not form.errors:
                 messages.warning(
                     request, "These are the columns of the new file: check them, then start."
                 )
-            purge_stale_staged(tenant)
-            self._set_staged(form, stage_upload(upload, tenant=tenant, user=request.user))
+            staged = contact_import_stage(tenant=tenant, user_id=request.user.pk, upload=upload)
+            self._set_staged(form, staged)
             return None, preview
-        preview = self._preview_staged(form, staged, tenant)
-        if preview is None:
+        try:
+            preview = self._staged_preview(staged, tenant)
+        except (StagedUploadGone, InvalidCsvUpload) as exc:
+            form.add_error("file", exc.detail)
+            contact_import_unstage(staged=staged)
+            self._set_staged(form, None)
             return None, None
         if staged.tenant_id != tenant.pk:
             # Columns are read per tenant: show them for this one before starting.
-            staged = StagedUpload(
-                staged.path, staged.file_name, staged.size, tenant.pk, request.user.pk
-            )
-            self._set_staged(form, staged)
+            self._set_staged(form, staged.for_tenant(tenant))
             return None, preview
         if not start:
             return None, preview
-        with default_storage.open(staged.path, "rb") as stored:
-            imp = self._create(request, form, File(stored, name=staged.file_name))
-        if imp is None:
-            return None, preview
-        unstage(staged)
-        return imp, None
+        imp = self._create(request, form, contact_import_create_staged, staged=staged)
+        return (imp, None) if imp is not None else (None, preview)
 
     @staticmethod
-    def _preview(form, file, tenant, file_name, size) -> UploadPreview | None:
-        head = file.read(SNIFF_BYTES)
-        file.seek(0)
+    def _preview(form, tenant, upload) -> ImportPreview | None:
         try:
-            return preview_upload(head=head, tenant=tenant, file_name=file_name, size=size)
-        except InvalidCsv as exc:
-            form.add_error("file", exc.message)
-            return None
-
-    def _preview_staged(self, form, staged, tenant) -> UploadPreview | None:
-        """The staged file's columns for `tenant`; None (and a form error, and the staged
-        file dropped) when it is gone or cannot be read for this tenant."""
-        try:
-            with default_storage.open(staged.path, "rb") as stored:
-                preview = self._preview(form, stored, tenant, staged.file_name, staged.size)
-        except FileNotFoundError:
-            form.add_error("file", "The previewed file has expired: choose it again.")
-            preview = None
-        if preview is None:
-            unstage(staged)
-            self._set_staged(form, None)
-        return preview
-
-    def _create(self, request, form, upload) -> ContactImport | None:
-        """The job, through the service; None with form errors when it refuses."""
-        data = form.cleaned_data
-        try:
-            with transaction.atomic():
-                imp = contact_import_create(
-                    tenant=data["tenant"],
-                    created_by=request.user.pk,
-                    upload=upload,
-                    mode=data["mode"],
-                    dry_run=data["dry_run"],
-                    tag_ids=[tag.pk for tag in data["tags"]],
-                )
-                self.log_addition(request, imp, [{"added": {}}])
+            return contact_import_preview(tenant=tenant, upload=upload)
         except InvalidCsvUpload as exc:
             form.add_error("file", exc.detail)
             return None
+
+    @staticmethod
+    def _staged_preview(staged, tenant) -> ImportPreview:
+        with contact_import_staged_open(staged) as stored:
+            return contact_import_preview(tenant=tenant, upload=stored)
+
+    def _create(self, request, form, create, **source) -> ContactImport | None:
+        """The job, through `create` (a service) from `source`; None with form errors when
+        it refuses."""
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                imp = create(
+                    tenant=data["tenant"],
+                    created_by=request.user.pk,
+                    mode=data["mode"],
+                    dry_run=data["dry_run"],
+                    tag_ids=[tag.pk for tag in data["tags"]],
+                    **source,
+                )
+                self.log_addition(request, imp, [{"added": {}}])
         except ValidationFailed as exc:
             for violation in exc.violations:
                 field = "tags" if violation.field.startswith("tagIds") else None
                 form.add_error(field, violation.message)
+            return None
+        except (InvalidCsvUpload, StagedUploadGone) as exc:
+            form.add_error("file", exc.detail)
+            return None
+        except TooManyImports as exc:
+            form.add_error(None, exc.detail)
             return None
         messages.success(request, f"The import of {imp.file_name} has started.")
         return imp

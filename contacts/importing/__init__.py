@@ -6,5 +6,7 @@ columns.py   header → what each column means (name, e-mail, identity, field, t
 rows.py      one row → a checked contact, through the same rules as the API
 plan.py      a batch of rows → creates, updates and errors (matching, modes)
 writers.py   applying a plan: COPY + set-based SQL on PostgreSQL, bulk ORM elsewhere
+selectors.py an upload's columns as the import will read them (the admin's preview)
+staging.py   an admin upload kept between its preview and its start
 services.py  creating an import, running it (lease, checkpoint, resume, failure)
 """

@@ -1,12 +1,11 @@
 """An import's rows, read and checked beside the thread that writes them, in batches.
 
-Checking is CPU-bound Python (~35 µs a row, about half of it parsing phone
-numbers). On a thread of the worker it takes the GIL from the threads that plan
-the batches and feed COPY to PostgreSQL, and every wait of theirs for the GIL is
-a wait of PostgreSQL's for data. A large file is therefore checked by a child
-process (`python -m contacts.importing.check_process`) fed the stored file's
-bytes and answering with pickled batches. A small one is checked on a thread, as
-a process costs about half a second to start.
+Checking is CPU-bound Python. On a thread of the worker it takes the GIL from
+the threads that plan the batches and feed COPY to PostgreSQL, and every wait of
+theirs for the GIL is a wait of PostgreSQL's for data. A large file is therefore
+checked by a child process (`python -m contacts.importing.check_process`) fed
+the stored file's bytes and answering with pickled batches. A small one is
+checked on a thread, as a process is slow to start (figures: bench/README.md).
 
 Either way the checker runs at most about a batch ahead of the writer (memory
 stays flat), touches no database, and its errors are raised on the caller's
@@ -158,8 +157,8 @@ class _Failure:
 
 @contextmanager
 def _checked_by_a_process(job: CheckJob, file):
-    """The first batch is checked here, while the child starts (setting Django up takes it
-    ~0.6 s, which the first write would otherwise wait for). The child then reads the job
+    """The first batch is checked here while the child sets Django up, which the first write
+    would otherwise wait for. The child then reads the job
     of the rest and the file's bytes from there on from its stdin (fed by a thread), and
     writes (kind, payload) pickles to its stdout."""
     child = subprocess.Popen(
@@ -231,9 +230,8 @@ def _first_batch(job: CheckJob, file) -> list[CheckedRow]:
 
 
 def _widen_pipe(pipe) -> None:
-    """A batch (~1.6 MB pickled) through a 64 KiB pipe woke each process ~26 times, each a
-    wait for a core and the GIL; 1 MiB is Linux's ceiling for unprivileged processes.
-    Elsewhere (no F_SETPIPE_SZ) the pipe keeps its size."""
+    """Fewer wake-ups per batch (each a wait for a core and the GIL): 1 MiB, Linux's ceiling
+    for unprivileged processes. Elsewhere (no F_SETPIPE_SZ) the pipe keeps its size."""
     resize = getattr(fcntl, "F_SETPIPE_SZ", None)
     if resize is not None:
         with suppress(OSError):

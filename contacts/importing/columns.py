@@ -26,18 +26,21 @@ class Target:
     key: str = ""
 
 
-RECOGNISED: dict[str, Target] = {
-    "name": Target(Kind.NAME),
-    "email": Target(Kind.FIELD, "cf_email"),
-    "phone": Target(Kind.FIELD, "cf_phone"),
-    "whatsapp": Target(Kind.IDENTITY, Channel.WHATSAPP),
-    "sms": Target(Kind.IDENTITY, Channel.SMS),
-    "emailidentity": Target(Kind.IDENTITY, Channel.EMAIL),
-    "messenger": Target(Kind.IDENTITY, Channel.MESSENGER),
-    "instagram": Target(Kind.IDENTITY, Channel.INSTAGRAM),
-    "livechat": Target(Kind.IDENTITY, Channel.LIVECHAT),
-    "tags": Target(Kind.TAGS),
-}
+# The columns every tenant's files may have, by the header name the contract gives them
+# (§4); the admin's start page lists them from here.
+RECOGNISED_COLUMNS: tuple[tuple[str, Target], ...] = (
+    ("name", Target(Kind.NAME)),
+    ("email", Target(Kind.FIELD, "cf_email")),
+    ("phone", Target(Kind.FIELD, "cf_phone")),
+    ("whatsapp", Target(Kind.IDENTITY, Channel.WHATSAPP)),
+    ("sms", Target(Kind.IDENTITY, Channel.SMS)),
+    ("email_identity", Target(Kind.IDENTITY, Channel.EMAIL)),
+    ("messenger", Target(Kind.IDENTITY, Channel.MESSENGER)),
+    ("instagram", Target(Kind.IDENTITY, Channel.INSTAGRAM)),
+    ("livechat", Target(Kind.IDENTITY, Channel.LIVECHAT)),
+    ("tags", Target(Kind.TAGS)),
+)
+_RECOGNISED = {normalize_header(name): target for name, target in RECOGNISED_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def map_columns(header: list[str], definitions) -> ColumnMap:
     targets, seen = [], {}
     for cell in header:
         normalized = normalize_header(cell)
-        target = RECOGNISED.get(normalized)
+        target = _RECOGNISED.get(normalized)
         if target is None and normalized in by_name:
             target = Target(Kind.FIELD, by_name[normalized])
         if target is not None:

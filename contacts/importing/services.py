@@ -26,27 +26,23 @@ from django.utils import timezone
 
 from customfields.models import EntityType
 from customfields.selectors import custom_field_definition_list
-from flownally_admin.errors import ApplicationError, TooBusy, ValidationFailed
+from flownally_admin.errors import TooBusy, ViolationCollector
 from flownally_admin.tenancy.models import Tenant
-from tags.models import Tag
 
 from ..models import ContactImport, ContactImportKey, ImportMode, ImportStatus
-from ..validation import ContactRules
+from ..validation import ContactRules, check_tag_ids
 from .checking import check_job, checked_batches
 from .columns import map_columns
 from .plan import ContactRef, plan_batch
 from .reader import ImportLimitExceeded, count_rows
-from .sniff import SNIFF_BYTES, InvalidCsv, inspect_upload, store_upload
+from .selectors import contact_import_columns
+from .sniff import InvalidCsv, store_upload
 from .writers import batch_rows, known_keys, write_batch
 
 logger = logging.getLogger(__name__)
 
 PASS_ATTEMPTS = 3  # passes from the checkpoint, when a concurrent writer got in the way
 TURN_POLL_SECONDS = 0.5
-
-
-class InvalidCsvUpload(ApplicationError):
-    code = "invalid_csv"
 
 
 class TooManyImports(TooBusy):
@@ -66,7 +62,9 @@ def contact_import_create(
     dry_run: bool = False,
     tag_ids: list[str] | None = None,
 ) -> ContactImport:
-    """Check the upload's head, store it as UTF-8 and queue the job (after commit)."""
+    """Check the options and the upload's head, store it as UTF-8 and queue the job (after
+    commit). The one way a job is created, for the API and the admin (through
+    `staging.contact_import_create_staged`) alike."""
     from ..tasks import contact_import_run_task
 
     unfinished = ContactImport.objects.filter(
@@ -77,21 +75,12 @@ def contact_import_create(
             f"{unfinished} imports of this workspace are still queued or running; "
             "start another when one has finished."
         )
-    tag_ids = list(dict.fromkeys(tag_ids or []))
-    known_tags = set(Tag.objects.filter(tenant=tenant, pk__in=tag_ids).values_list("pk", flat=True))
-    unknown = [(i, t) for i, t in enumerate(tag_ids) if t not in known_tags]
-    if unknown:
-        raise ValidationFailed.from_tuples(
-            [(f"tagIds[{i}]", "unknown_tag", f"No tag with id '{t[:64]}'.") for i, t in unknown]
-        )
-    head = upload.read(SNIFF_BYTES)
-    upload.seek(0)
-    try:
-        shape = inspect_upload(head)
-        definitions = custom_field_definition_list(tenant=tenant, entity_type=EntityType.CONTACT)
-        columns = map_columns(shape.header, definitions)
-    except InvalidCsv as exc:
-        raise InvalidCsvUpload(exc.message) from None
+    rules = ContactRules.load(tenant, tag_ids=tag_ids)
+    errors = ViolationCollector()
+    tag_ids = check_tag_ids(tag_ids or [], rules, errors)
+    errors.raise_if_any()
+    read = contact_import_columns(tenant=tenant, upload=upload)
+    shape, columns = read.shape, read.columns
     imp = ContactImport(
         tenant=tenant,
         created_by=created_by,
@@ -155,10 +144,9 @@ def _no_cyclic_collection():
     """Python's cyclic garbage collector off while an import runs.
 
     Rows become millions of short-lived lists, dicts and dataclasses, and the
-    collector kept walking the batches in flight: half the worker's CPU (5.9 →
-    3.1 s for 100,000 rows). They form no reference cycles and reference
-    counting frees them; whatever cycles the run does make are collected once
-    it ends.
+    collector kept walking the batches in flight (half the worker's CPU, see
+    bench/README.md). They form no reference cycles and reference counting frees
+    them; whatever cycles the run does make are collected once it ends.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 
 import orjson
 from django.db import IntegrityError, connection
-from django.db.models.functions import Lower
 from django.utils import timezone
 from psycopg.types.json import set_json_dumps
 
 from flownally_admin.ids import new_ids
-from tags.models import Tag
-from tags.services import tags_hold
+from tags.services import tags_ensure, tags_hold
 
 from ..models import (
     Contact,
@@ -57,19 +55,17 @@ def known_keys(imp: ContactImport, rows: list[CheckedRow]) -> dict[str, ContactR
     return known
 
 
-# On PostgreSQL the batch's keys travel as one JSON array parameter, and each key is looked
-# up in the index by a LATERAL subquery. As `IN (…)` lists of 10,000 values each, building
-# and sending the queries cost the worker more CPU than PostgreSQL spent answering them; as
-# array parameters, psycopg quoted each value in Python (a tenth of the worker's CPU), where
-# json.dumps is C.
+# On PostgreSQL the batch's keys travel as one JSON array parameter (the cheapest to build
+# and send: `IN (…)` lists and array parameters cost the worker more CPU than PostgreSQL
+# spent answering), and each key is looked up in the index by a LATERAL subquery.
 #
 # The plans must not depend on statistics: a tenant that an import is filling has them from
-# when it was empty (estimated at one row), and the plain join was planned as a hash of every
-# contact of the tenant (1.2 s per lookup at 750,000 contacts, and growing) instead of 10,000
-# index probes (~30 ms). OFFSET 0 keeps the subquery from being flattened into a join and
-# the outer WHERE from being pushed into it; inside it, the only indexes that fit are the
-# matching ones (`contact_by_email` / `contact_by_phone`, `uniq_live_identity`), as the
-# partial list indexes need `deleted_at IS NULL`, which is applied outside.
+# when it was empty, and the plain join was planned as a hash of every contact of the
+# tenant instead of index probes (bench/README.md). OFFSET 0 keeps the subquery from being
+# flattened into a join and the outer WHERE from being pushed into it; inside it, the only
+# indexes that fit are the matching ones (`contact_by_email` / `contact_by_phone`,
+# `uniq_live_identity`), as the partial list indexes need `deleted_at IS NULL`, which is
+# applied outside.
 
 
 def _identity_holders(imp: ContactImport, identities: set[tuple[str, str]]):
@@ -125,7 +121,7 @@ HOLDERS_SQL = (
 
 
 def _json_text(value) -> str:
-    """JSON for a query parameter: orjson, ~10 times faster than json.dumps."""
+    """JSON for a query parameter, by orjson (much faster than json.dumps)."""
     return orjson.dumps(value).decode()
 
 
@@ -157,8 +153,10 @@ def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
     if imp.dry_run:
         keys = [(imp.pk, key, ref.id, ref.created_here) for key, ref in plan.new_keys.items()]
         return BatchRows([], [], [], [], [], errors, keys, {})
-    tag_ids = _tag_ids(
-        imp, {n for c in (*plan.creates.values(), *plan.updates.values()) for n in c.tag_names}
+    tag_ids = tags_ensure(
+        tenant=imp.tenant,
+        names={n for c in (*plan.creates.values(), *plan.updates.values()) for n in c.tag_names},
+        created_by=imp.created_by,
     )
     contacts, held_by, links = [], [], []
     for change in plan.creates.values():
@@ -253,40 +251,11 @@ def _contact_tags(imp: ContactImport, change, tag_ids: dict[str, str]) -> set[st
     return set(imp.tag_ids) | {tag_ids[name.lower()] for name in change.tag_names}
 
 
-def _tag_ids(imp: ContactImport, names: set[str]) -> dict[str, str]:
-    """Tag ids by lower-cased name; tags named in the file that do not exist are created."""
-    if not names:
-        return {}
-    wanted = {name.lower(): name for name in names}
-
-    def existing():
-        return dict(
-            Tag.objects.filter(tenant_id=imp.tenant_id)
-            .annotate(key=Lower("name"))
-            .filter(key__in=list(wanted))
-            .values_list("key", "pk")
-        )
-
-    found = existing()
-    missing = [name for key, name in wanted.items() if key not in found]
-    if missing:
-        Tag.objects.bulk_create(
-            [
-                Tag(tenant_id=imp.tenant_id, name=name, created_by=imp.created_by)
-                for name in missing
-            ],
-            ignore_conflicts=True,  # a concurrent creator of the same name wins; we reuse it
-        )
-        found = existing()
-    return found
-
-
 # --- PostgreSQL: COPY ---------------------------------------------------------------------
 
-# Rows are sent in COPY's binary format: psycopg writes each value in the column's own
-# binary form, and PostgreSQL reads it without parsing text (timestamps, booleans). For
-# 100,000 rows the worker's CPU went from 2.9-3.3 to 2.4-2.5 s, PostgreSQL's from 5.0-5.3
-# to 4.6-4.7 s. The types say what each column is.
+# Rows are sent in COPY's binary format, which PostgreSQL reads without parsing text
+# (timestamps, booleans) and psycopg writes with less CPU too (bench/README.md). The types
+# say what each column is.
 _CONTACT_COLUMNS = (
     "contacts_contact (id, tenant_id, name, custom_fields, search_text, created_by, "
     "created_at, updated_at, archived, source_import_id)",
@@ -304,76 +273,85 @@ _LINK_COLUMNS = (
     "contacts_contacttag (tenant_id, contact_id, tag_id, created_at)",
     ("varchar", "varchar", "varchar", "timestamptz"),
 )
-# Staging tables (temporary, emptied at COMMIT): (columns, their types for COPY).
-_STAGING = {
-    "import_contact_updates": (
-        "id varchar(30), name varchar(255), custom_fields jsonb, search_text text",
-        ("varchar", "varchar", "jsonb", "text"),
-    ),
-    "import_contact_tags": ("contact_id varchar(30), tag_id varchar(30)", ("varchar",) * 2),
-    "import_errors": (
-        "contact_import_id varchar(30), row integer, col varchar(255), code varchar(32), "
-        "message varchar(500), value varchar(200)",
-        ("varchar", "int4", "varchar", "varchar", "varchar", "varchar"),
-    ),
-    "import_keys": (
-        "contact_import_id varchar(30), key varchar(300), contact_ref varchar(30), "
-        "created_here boolean",
-        ("varchar", "varchar", "varchar", "bool"),
-    ),
-}
+
+
+@dataclass(frozen=True)
+class _StagingTable:
+    """A temporary table (emptied at COMMIT) that rows are copied into, and the statement
+    that merges them into the real table where COPY cannot (updates, conflicts)."""
+
+    name: str
+    columns: str
+    types: tuple[str, ...]  # for COPY
+    merge: str
+
+
+_CONTACT_UPDATES = _StagingTable(
+    "import_contact_updates",
+    "id varchar(30), name varchar(255), custom_fields jsonb, search_text text",
+    ("varchar", "varchar", "jsonb", "text"),
+    "UPDATE contacts_contact c SET name = u.name, custom_fields = u.custom_fields, "
+    "search_text = u.search_text, updated_at = now() "
+    "FROM import_contact_updates u WHERE c.id = u.id",
+)
+_CONTACT_TAGS = _StagingTable(  # an existing contact may have some of the links already
+    "import_contact_tags",
+    "contact_id varchar(30), tag_id varchar(30)",
+    ("varchar",) * 2,
+    "INSERT INTO contacts_contacttag (tenant_id, contact_id, tag_id, created_at) "
+    "SELECT %s, contact_id, tag_id, now() FROM import_contact_tags "
+    "ON CONFLICT (contact_id, tag_id) DO NOTHING",
+)
+_ERRORS = _StagingTable(
+    "import_errors",
+    "contact_import_id varchar(30), row integer, col varchar(255), code varchar(32), "
+    "message varchar(500), value varchar(200)",
+    ("varchar", "int4", "varchar", "varchar", "varchar", "varchar"),
+    "INSERT INTO contacts_contactimporterror "
+    '(contact_import_id, row, "column", code, message, value) '
+    "SELECT contact_import_id, row, col, code, message, value FROM import_errors "
+    'ON CONFLICT (contact_import_id, row, "column") DO NOTHING',
+)
+_KEYS = _StagingTable(
+    "import_keys",
+    "contact_import_id varchar(30), key varchar(300), contact_ref varchar(30), "
+    "created_here boolean",
+    ("varchar", "varchar", "varchar", "bool"),
+    "INSERT INTO contacts_contactimportkey (contact_import_id, key, contact_ref, "
+    "created_here) SELECT * FROM import_keys "
+    "ON CONFLICT (contact_import_id, key) DO NOTHING",
+)
+_STAGING = (_CONTACT_UPDATES, _CONTACT_TAGS, _ERRORS, _KEYS)
 
 
 def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3 cursor: COPY
         set_json_dumps(orjson.dumps, context=raw)  # jsonb columns from dicts, by orjson
-        for table, (columns, _) in _STAGING.items():
+        for table in _STAGING:
             cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns}) ON COMMIT DELETE ROWS"
+                f"CREATE TEMP TABLE IF NOT EXISTS {table.name} ({table.columns}) "
+                "ON COMMIT DELETE ROWS"
             )
         _copy(raw, _CONTACT_COLUMNS, rows.contacts)
         _copy(raw, _IDENTITY_COLUMNS, rows.identities)
-        if rows.updates:
-            _copy(raw, _staging("import_contact_updates"), rows.updates)
-            cursor.execute(
-                "UPDATE contacts_contact c SET name = u.name, custom_fields = u.custom_fields, "
-                "search_text = u.search_text, updated_at = now() "
-                "FROM import_contact_updates u WHERE c.id = u.id"
-            )
+        _merge(cursor, _CONTACT_UPDATES, rows.updates)
         now = timezone.now()
         _copy(  # a new contact has no links yet: no conflict to look for
             raw,
             _LINK_COLUMNS,
             [(imp.tenant_id, contact_id, tag_id, now) for contact_id, tag_id in rows.links],
         )
-        if rows.merged_links:
-            _copy(raw, _staging("import_contact_tags"), rows.merged_links)
-            cursor.execute(
-                "INSERT INTO contacts_contacttag (tenant_id, contact_id, tag_id, created_at) "
-                "SELECT %s, contact_id, tag_id, now() FROM import_contact_tags "
-                "ON CONFLICT (contact_id, tag_id) DO NOTHING",
-                [imp.tenant_id],
-            )
-        if rows.errors:
-            _copy(raw, _staging("import_errors"), rows.errors)
-            cursor.execute(
-                "INSERT INTO contacts_contactimporterror "
-                '(contact_import_id, row, "column", code, message, value) '
-                "SELECT contact_import_id, row, col, code, message, value FROM import_errors "
-                'ON CONFLICT (contact_import_id, row, "column") DO NOTHING'
-            )
-        if rows.keys:
-            _copy(raw, _staging("import_keys"), rows.keys)
-            cursor.execute(
-                "INSERT INTO contacts_contactimportkey (contact_import_id, key, contact_ref, "
-                "created_here) SELECT * FROM import_keys "
-                "ON CONFLICT (contact_import_id, key) DO NOTHING"
-            )
+        _merge(cursor, _CONTACT_TAGS, rows.merged_links, [imp.tenant_id])
+        _merge(cursor, _ERRORS, rows.errors)
+        _merge(cursor, _KEYS, rows.keys)
 
 
-def _staging(table: str) -> tuple[str, tuple[str, ...]]:
-    return table, _STAGING[table][1]
+def _merge(cursor, table: _StagingTable, rows: list[tuple], params=None) -> None:
+    """COPY `rows` into the staging table, then merge them with its statement."""
+    if rows:
+        _copy(cursor.cursor, (table.name, table.types), rows)
+        cursor.execute(table.merge, params)
 
 
 def _copy(raw_cursor, columns: tuple[str, tuple[str, ...]], rows: list[tuple]) -> None:

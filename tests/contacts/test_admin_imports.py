@@ -12,8 +12,9 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from contacts.admin.import_start import STAGING_DIR, StagedUpload
+from contacts.importing.columns import RECOGNISED_COLUMNS
 from contacts.importing.services import contact_import_create
+from contacts.importing.staging import STAGING_DIR, StagedUpload, contact_import_staged_get
 from contacts.models import Contact, ContactImport
 from contacts.services import contact_create
 from tests.factories.customfields import CustomFieldDefinitionFactory
@@ -78,6 +79,13 @@ def _staged_token(response) -> str:
     return response.context["form"].data["staged"]
 
 
+def _staged(response) -> StagedUpload:
+    """The upload staged by the page, as its next step will read it."""
+    return contact_import_staged_get(
+        token=_staged_token(response), user_id=response.wsgi_request.user.pk
+    )
+
+
 @pytest.fixture
 def run_import(staff_client, tenant, django_capture_on_commit_callbacks):
     """Preview a CSV, then start it and let the (eager) worker run it; returns the job."""
@@ -131,6 +139,18 @@ def test_add_page_offers_only_the_users_tenants_and_their_tags(staff_client, ten
     assert "theirs" not in page
 
 
+def test_add_page_lists_the_importers_recognised_columns(staff_client):
+    page = staff_client.get(ADD_URL).content.decode()
+    listed = page[page.index('id="import-recognised-columns"') :]
+    listed = listed[: listed.index("</div>")]
+    for name, _ in RECOGNISED_COLUMNS:
+        assert f"<code>{name}</code>" in listed
+    assert (
+        "one per channel\n    (<code>whatsapp</code>, <code>sms</code>, <code>email_identity</code>"
+        in listed
+    )
+
+
 def test_preview_shows_recognised_and_ignored_columns(staff_client, tenant, renewal):
     response = _preview(
         staff_client,
@@ -159,7 +179,7 @@ def test_preview_shows_recognised_and_ignored_columns(staff_client, tenant, rene
     assert 'name="_start"' in page
     # Nothing starts on a preview; the upload waits in the staging folder.
     assert ContactImport.objects.count() == 0
-    staged = StagedUpload.from_token(_staged_token(response))
+    staged = _staged(response)
     assert staged.file_name == "contacts.csv"
     assert default_storage.exists(staged.path)
     assert staged.path.startswith(f"{STAGING_DIR}/{tenant.pk}/")
@@ -170,7 +190,7 @@ def test_starting_an_import_creates_the_job_and_redirects_to_its_page(
 ):
     vip = TagFactory(tenant=tenant, name="vip")
     preview = _preview(staff_client, tenant, "name\nAda\nBob\n", name="people.csv")
-    staged = StagedUpload.from_token(_staged_token(preview))
+    staged = _staged(preview)
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             ADD_URL,
@@ -198,7 +218,7 @@ def test_choosing_the_file_again_at_step_two_starts_with_it(
     staff_client, tenant, django_capture_on_commit_callbacks
 ):
     preview = _preview(staff_client, tenant, "name,colour\nAda,red\n")
-    staged = StagedUpload.from_token(_staged_token(preview))
+    staged = _staged(preview)
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             ADD_URL,
@@ -234,9 +254,26 @@ def test_a_file_with_other_columns_at_step_two_is_previewed_not_started(staff_cl
         "Name",
         "Identity: WhatsApp",
     ]
-    assert StagedUpload.from_token(_staged_token(response)).file_name == "other.csv"
-    assert not default_storage.exists(StagedUpload.from_token(_staged_token(preview)).path)
+    assert _staged(response).file_name == "other.csv"
+    assert not default_storage.exists(_staged(preview).path)
     assert "check them, then start" in response.content.decode()
+
+
+def test_too_many_unfinished_imports_is_a_form_error(staff_client, staff, tenant, settings):
+    settings.IMPORT_MAX_CONCURRENT = 1
+    contact_import_create(tenant=tenant, created_by=staff.pk, upload=_file("name\nAda\n"))
+    preview = _preview(staff_client, tenant, "name\nBob\n")
+    response = staff_client.post(
+        ADD_URL,
+        {"tenant": tenant.pk, "mode": "upsert", "staged": _staged_token(preview), "_start": "x"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "1 imports of this workspace are still queued or running; start another when one has "
+        "finished."
+    ]
+    assert ContactImport.objects.count() == 1
+    assert default_storage.exists(_staged(response).path)  # start it when the other is done
 
 
 def test_imported_contacts_get_the_chosen_tags(run_import, tenant):
@@ -309,7 +346,7 @@ def test_changing_the_tenant_after_the_preview_previews_again(client, tenant, ot
         "Name",
         "Custom field: Renewal (date)",
     ]
-    assert StagedUpload.from_token(_staged_token(again)).tenant_id == other_tenant.pk
+    assert _staged(again).tenant_id == other_tenant.pk
     assert ContactImport.objects.count() == 0
 
 
@@ -346,7 +383,7 @@ def test_a_tag_of_another_of_the_users_tenants_is_refused(
     }
     assert ContactImport.objects.count() == 0
     # The previewed file is still there: fixing the tags is enough to start.
-    assert default_storage.exists(StagedUpload.from_token(_staged_token(response)).path)
+    assert default_storage.exists(_staged(response).path)
 
 
 # --- the job page -------------------------------------------------------------------------

@@ -6,7 +6,14 @@ from django.db import connection
 from flownally_admin.errors import ValidationFailed
 from tags.models import Tag
 from tags.selectors import TagNotFound
-from tags.services import TagExists, tag_create, tag_delete, tag_name_normalize, tag_rename
+from tags.services import (
+    TagExists,
+    tag_create,
+    tag_delete,
+    tag_name_normalize,
+    tag_rename,
+    tags_ensure,
+)
 from tests.factories.tags import TagFactory
 
 
@@ -64,3 +71,56 @@ def test_concurrent_creates_of_one_name_make_one_tag(tenant):
         thread.join()
     assert sorted(outcomes) == ["created"] + ["exists"] * (attempts - 1)
     assert Tag.objects.filter(tenant=tenant).count() == 1
+
+
+@pytest.mark.django_db
+def test_tags_ensure_returns_existing_tags_by_lower_cased_name_and_creates_the_others(
+    tenant, other_tenant
+):
+    vip = TagFactory(tenant=tenant, name="VIP")
+    theirs = TagFactory(tenant=other_tenant, name="beta")
+    found = tags_ensure(tenant=tenant, names=["vip", " Beta ", "BETA"], created_by="usr_importer")
+    beta = Tag.objects.get(tenant=tenant, name__iexact="beta")
+    assert found == {"vip": vip.pk, "beta": beta.pk}
+    assert beta.pk != theirs.pk
+    assert (beta.name, beta.created_by) == ("Beta", "usr_importer")
+    assert Tag.objects.filter(tenant=tenant).count() == 2
+
+
+@pytest.mark.django_db
+def test_tags_ensure_of_no_names_reads_nothing(tenant, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert tags_ensure(tenant=tenant, names=[], created_by="usr_importer") == {}
+
+
+@pytest.mark.django_db
+def test_tags_ensure_follows_the_name_rules(tenant):
+    with pytest.raises(ValidationFailed):
+        tags_ensure(tenant=tenant, names=["ok", "x" * 65], created_by="usr_importer")
+    assert not Tag.objects.filter(tenant=tenant).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_ensures_of_the_same_names_share_one_tag_each(tenant):
+    """Creators racing on the same names, in any case, all get the tag that won."""
+    attempts = 6
+    barrier = threading.Barrier(attempts)
+    results = []
+
+    def ensure(index):
+        try:
+            barrier.wait()
+            names = ["Race", "other"] if index % 2 else ["race", "OTHER"]
+            results.append(tags_ensure(tenant=tenant, names=names, created_by="svc_t"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ensure, args=(i,)) for i in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    tags = {tag.name.lower(): tag.pk for tag in Tag.objects.filter(tenant=tenant)}
+    assert len(tags) == 2
+    assert results == [tags] * attempts
