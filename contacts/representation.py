@@ -6,7 +6,7 @@ event are the same document.
 
 from flownally_admin.timestamps import rfc3339
 
-from .models import Contact
+from .models import Contact, ContactImport
 from .selectors import contact_identities, contact_tags
 
 
@@ -59,3 +59,27 @@ def contact_changes(before: dict, after: dict) -> dict:
     if fields:
         changes["customFields"] = fields
     return changes
+
+
+def import_status_data(imp: ContactImport) -> dict:
+    """An ImportStatus without its `errors` (what the import's events carry)."""
+    return {
+        "id": imp.pk,
+        "status": imp.status,
+        "fileName": imp.file_name,
+        "mode": imp.mode,
+        "dryRun": imp.dry_run,
+        "totalRows": imp.total_rows,
+        "processedRows": imp.processed_rows,
+        "createdCount": imp.created_count,
+        "updatedCount": imp.updated_count,
+        "skippedCount": imp.skipped_count,
+        "failedCount": imp.failed_count,
+        "ignoredColumns": imp.ignored_columns,
+        "failure": {"code": imp.failure_code, "message": imp.failure_message}
+        if imp.failure_code
+        else None,
+        "createdAt": rfc3339(imp.created_at),
+        "startedAt": rfc3339(imp.started_at),
+        "finishedAt": rfc3339(imp.finished_at),
+    }

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, connection, transaction
 
-from events.services import event_record
+from events.services import NewEvent, event_record, events_record
 from events.types import EventType
 from flownally_admin.errors import Conflict, ValidationFailed
 from flownally_admin.tenancy.models import Tenant
@@ -76,11 +76,19 @@ def tags_ensure(*, tenant: Tenant, names: Iterable[str], created_by: str) -> dic
     found = existing()
     missing = [name for key, name in wanted.items() if key not in found]
     if missing:
-        Tag.objects.bulk_create(
-            [Tag(tenant=tenant, name=name, created_by=created_by) for name in missing],
-            ignore_conflicts=True,  # ON CONFLICT DO NOTHING: a concurrent creator's tag wins
-        )
-        found = existing()
+        new = [Tag(tenant=tenant, name=name, created_by=created_by) for name in missing]
+        with transaction.atomic():
+            Tag.objects.bulk_create(new, ignore_conflicts=True)  # a concurrent creator wins
+            found = existing()
+            ours = set(found.values())
+            events_record(
+                tenant=tenant,
+                events=[
+                    NewEvent(EventType.TAG_CREATED, {"tag": tag_data(tag)})
+                    for tag in new
+                    if tag.pk in ours
+                ],
+            )
     return found
 
 

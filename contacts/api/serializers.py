@@ -5,7 +5,7 @@ from customfields.types import VALUE_TYPES
 from flownally_admin.api.serializers import BoundedListField, RequestSerializer, StrictCharField
 
 from ..models import Channel
-from ..representation import contact_data
+from ..representation import contact_data, import_status_data
 from ..selectors import (
     IMPORT_ERRORS_SHOWN,
     contact_import_first_errors,
@@ -206,6 +206,11 @@ class ImportStatusSerializer(serializers.Serializer):
 
     @extend_schema_field(ImportFailureSerializer(allow_null=True))
     def get_failure(self, imp) -> dict | None:
-        if not imp.failure_code:
-            return None
-        return {"code": imp.failure_code, "message": imp.failure_message}
+        return import_status_data(imp)["failure"]
+
+    def to_representation(self, imp) -> dict:
+        return {
+            **import_status_data(imp),
+            "errors": self.get_errors(imp),
+            "errorsTruncated": self.get_errorsTruncated(imp),
+        }

@@ -26,10 +26,14 @@ from django.utils import timezone
 
 from customfields.models import EntityType
 from customfields.selectors import custom_field_definition_list
+from events.context import Origin, event_origin
+from events.services import NewEvent, event_record, events_record
+from events.types import EventType, Source
 from flownally_admin.errors import TooBusy, ViolationCollector
 from flownally_admin.tenancy.models import Tenant
 
 from ..models import ContactImport, ContactImportKey, ImportMode, ImportStatus
+from ..representation import import_status_data
 from ..validation import ContactRules, check_tag_ids
 from .checking import check_job, checked_batches
 from .columns import map_columns
@@ -108,7 +112,7 @@ def contact_import_run(*, import_id: str) -> None:
     if imp is None:
         return
     try:
-        with _no_cyclic_collection():
+        with _no_cyclic_collection(), event_origin(actor_id=imp.created_by, source=Source.IMPORT):
             _run(imp, worker)
     except LeaseLost:
         logger.warning("Import %s: lease lost to another worker; stopping", import_id)
@@ -325,6 +329,32 @@ def _write_batch(imp: ContactImport, worker: str, batch, plan, rows) -> None:
                 "checkpoint_row",
             ],
         )
+        if not imp.dry_run:
+            _record_contact_events(imp, plan)
+
+
+def _record_contact_events(imp: ContactImport, plan) -> None:
+    """One event per contact the batch created or changed, carrying only the ids: a
+    consumer fetches the contact (a batch is thousands of contacts)."""
+    data = {"importId": imp.pk}
+    events_record(
+        tenant=imp.tenant,
+        events=[
+            *(
+                NewEvent(EventType.CONTACT_CREATED, {"contactId": cid, **data}, cid)
+                for cid in plan.creates
+            ),
+            *(
+                NewEvent(EventType.CONTACT_UPDATED, {"contactId": cid, **data}, cid)
+                for cid in plan.updates
+            ),
+        ],
+        origin=_origin(imp),
+    )
+
+
+def _origin(imp: ContactImport) -> Origin:
+    return Origin(actor_id=imp.created_by, source=Source.IMPORT)
 
 
 def _save_progress(imp: ContactImport, worker: str, fields: list[str]) -> None:
@@ -344,6 +374,7 @@ def _finish(imp: ContactImport, worker: str) -> None:
             ContactImportKey.objects.filter(contact_import=imp).delete()
         imp.status, imp.finished_at = ImportStatus.COMPLETED, timezone.now()
         _release(imp, worker, ["status", "finished_at"])
+        _record_outcome(imp, EventType.IMPORT_COMPLETED)
 
 
 def _fail(imp: ContactImport, worker: str, code: str, message: str) -> None:
@@ -352,6 +383,13 @@ def _fail(imp: ContactImport, worker: str, code: str, message: str) -> None:
         imp.status, imp.finished_at = ImportStatus.FAILED, timezone.now()
         imp.failure_code, imp.failure_message = code, message[:500]
         _release(imp, worker, ["status", "finished_at", "failure_code", "failure_message"])
+        _record_outcome(imp, EventType.IMPORT_FAILED)
+
+
+def _record_outcome(imp: ContactImport, type: str) -> None:
+    event_record(
+        tenant=imp.tenant, type=type, data={"import": import_status_data(imp)}, origin=_origin(imp)
+    )
 
 
 def _release(imp: ContactImport, worker: str, fields: list[str]) -> None:

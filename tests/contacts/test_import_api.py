@@ -463,3 +463,44 @@ def test_imports_of_another_tenant_are_404(run_import, client_b):
     assert_problem(client_b.get(location), 404, "import_not_found")
     assert_problem(client_b.get(f"{location}/errors.csv"), 404, "import_not_found")
     assert_problem(client_b.get("/v1/contacts/imports/nope"), 404, "import_not_found")
+
+
+# --- events -------------------------------------------------------------------------
+
+
+def test_an_import_records_an_event_per_contact_and_its_outcome(run_import, client_a, tenant):
+    from events.models import Event
+
+    ada = client_a.post(
+        "/v1/contacts",
+        {"name": "Ada", "customFields": {"cf_email": "ada@example.com"}},
+        format="json",
+    ).json()
+    content = "name,email,tags\nAda L,ada@example.com,\nGrace,grace@example.com,gold\nAlan,alan@example.com,gold\nBad,not-an-email,\n"
+    _, status = run_import(content)
+    events = list(Event.objects.filter(tenant=tenant, sequence__gt=1).order_by("sequence"))
+    by_type = {}
+    for event in events:
+        by_type.setdefault(event.type, []).append(event)
+    assert {e.source for e in events} == {"import"}
+    assert {e.actor_id for e in events} == {ContactImport.objects.get().created_by}
+    gold = Tag.objects.get(tenant=tenant, name="gold")
+    assert [e.data["tag"]["id"] for e in by_type["tag.created"]] == [gold.pk]
+    updated = by_type["contact.updated"]
+    assert [(e.contact_id, e.data) for e in updated] == [
+        (ada["id"], {"contactId": ada["id"], "importId": status["id"]})
+    ]
+    created = {e.contact_id for e in by_type["contact.created"]}
+    assert created == {c.pk for c in Contact.objects.filter(name__in=["Grace", "Alan"])}
+    (outcome,) = by_type["import.completed"]
+    assert outcome.data["import"]["createdCount"] == 2
+    assert "errors" not in outcome.data["import"]
+    assert events[-1] == outcome
+    assert [e.sequence for e in events] == list(range(2, 2 + len(events)))
+
+
+def test_a_dry_run_records_no_contact_events(run_import, tenant):
+    from events.models import Event
+
+    run_import("name,email\nGrace,grace@example.com\n", dryRun="true")
+    assert [e.type for e in Event.objects.filter(tenant=tenant)] == ["import.completed"]

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from events.context import event_origin
+from events.context import Origin, event_origin
 from events.models import Event, EventCounter
 from events.selectors import EventsExpired, event_feed
 from events.services import NewEvent, event_record, events_purge_expired, events_record
@@ -88,3 +88,20 @@ def test_retention_purges_a_prefix_and_the_feed_says_expired(tenant, settings, m
         event_feed(tenant=tenant, after=1, limit=10)
     assert [e.sequence for e in event_feed(tenant=tenant, after=2, limit=10)] == [3]
     assert events_purge_expired() == 0
+
+
+def test_many_events_are_written_in_one_go_with_their_origin(tenant):
+    origin = Origin("usr_01TESTTESTTESTTESTTESTTEST", "import")
+    with transaction.atomic():
+        events_record(
+            tenant=tenant,
+            events=[
+                NewEvent("contact.created", {"contactId": f"ctc_{i}"}, f"ctc_{i}")
+                for i in range(250)
+            ],
+            origin=origin,
+        )
+    stored = list(Event.objects.filter(tenant=tenant).order_by("sequence"))
+    assert [e.sequence for e in stored] == list(range(1, 251))
+    assert stored[7].data == {"contactId": "ctc_7"} and stored[7].contact_id == "ctc_7"
+    assert {(e.actor_id, e.source) for e in stored} == {(origin.actor_id, "import")}
