@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test screenshots lint format clean
 
-$(STAMP): pyproject.toml
+# The set-up writes .env too (when missing), so that manage.py works as soon as it exists.
+$(STAMP): pyproject.toml | .env
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Python 3.11 or newer is required (set PYTHON=python3.X)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +17,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## Local settings for `make run` and manage.py, written once and never overwritten:
-## debug on and a random SECRET_KEY. settings.py reads it; the environment wins over it.
+## debug on and a random SECRET_KEY. settings.py reads it (the environment wins over it);
+## the test suite never does.
 .env:
 	@umask 077 && $(PYTHON) -c 'import secrets; print("# Local development settings (git-ignored); the environment wins over them."); print("DJANGO_DEBUG=true"); print("SECRET_KEY=" + secrets.token_urlsafe(50))' > $@.tmp && mv $@.tmp $@
 	@echo "Wrote .env (DJANGO_DEBUG=true and a random SECRET_KEY)."
