@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
-# What pytest-env sets (pyproject.toml): a subprocess that should start like a developer's
+# The settings variables pytest-env sets (pyproject.toml): a subprocess that should start like a developer's
 # shell starts without them.
 PYTEST_ENV = {
     "FLOWNALLY_ENV_FILE",
