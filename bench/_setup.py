@@ -10,6 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def django_setup() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flownally_admin.settings")
+    # Not a developer's .env (debug on): what is measured runs as in production, and so do
+    # the servers the scripts start, which inherit this environment.
+    os.environ.setdefault("FLOWNALLY_ENV_FILE", "")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     import django

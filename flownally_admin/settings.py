@@ -1,4 +1,4 @@
-"""One settings module, driven by the environment (django-environ).
+"""One settings module, driven by the environment (django-environ) and an optional `.env`.
 
 The defaults are the embedded mode: a SQLite file and a broker on the local
 filesystem, so `make run` needs no server. Production sets DATABASE_URL,
@@ -13,6 +13,12 @@ from django.core.exceptions import ImproperlyConfigured
 env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# A developer's local settings (`make run` writes a `.env` on first use), read into the
+# environment without overriding what is already set there. FLOWNALLY_ENV_FILE names
+# another file; empty reads none, as the test suite does (pyproject.toml).
+_env_file = env.str("FLOWNALLY_ENV_FILE", default=str(BASE_DIR / ".env"))
+if _env_file and Path(_env_file).is_file():
+    environ.Env.read_env(_env_file)
 # Everything the embedded mode writes (SQLite file, uploads, queue) lives here.
 VAR_DIR = Path(env.str("FLOWNALLY_VAR_DIR", default=str(BASE_DIR / "var")))
 

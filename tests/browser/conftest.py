@@ -2,10 +2,12 @@
 
 Nothing is downloaded: the browser is Debian's /usr/bin/chromium (or $CHROMIUM_PATH), never
 `playwright install`. Tests marked `browser` skip when it is absent, and fail instead when
-FLOWNALLY_REQUIRE_SERVICES=1, the same rule tests/conftest.py applies to `postgres`/`redis`.
+FLOWNALLY_REQUIRE_SERVICES=1, the same rule tests/conftest.py applies to `postgres`/`redis`,
+or when FLOWNALLY_SCREENSHOT_DIR asks for screenshots (`make screenshots`).
 """
 
 import os
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -30,7 +32,18 @@ def pytest_runtest_setup(item):
     reason = f"needs Chromium at {CHROMIUM_PATH}: apt-get install chromium, or set CHROMIUM_PATH"
     if os.environ.get("FLOWNALLY_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{reason} (FLOWNALLY_REQUIRE_SERVICES=1 forbids skipping)")
+    if os.environ.get("FLOWNALLY_SCREENSHOT_DIR"):
+        pytest.fail(f"{reason} (FLOWNALLY_SCREENSHOT_DIR asks for screenshots)")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path) -> Path:
+    """Where a test saves the screenshots the README shows: a temporary folder, so a test
+    run leaves the tree as it was, or the folder FLOWNALLY_SCREENSHOT_DIR names
+    (`make screenshots` names docs/)."""
+    named = os.environ.get("FLOWNALLY_SCREENSHOT_DIR")
+    return Path(named) if named else tmp_path
 
 
 @pytest.fixture(scope="package")

@@ -1,7 +1,8 @@
 """The admin as support staff and workspace admins use it, in Chromium.
 
-Each flow is one user journey of the admin spec's quality bar; screenshots of the
-contact form and of a finished import are saved under docs/ for readers.
+Each flow is one user journey of the admin spec's quality bar; the flows also take the
+screenshots of the contact form and of a finished import that the README shows
+(`screenshot_dir`: docs/ with `make screenshots`, a temporary folder otherwise).
 """
 
 from pathlib import Path
@@ -19,8 +20,6 @@ from tests.factories.tags import TagFactory
 from tests.factories.tenancy import MembershipFactory, TenantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture
@@ -41,7 +40,9 @@ def staff(live_server):
     return membership.user, tenant, contact, renewal
 
 
-def test_find_by_phone_edit_a_date_tag_and_archive(page, live_server, staff_login, staff):
+def test_find_by_phone_edit_a_date_tag_and_archive(
+    page, live_server, staff_login, staff, screenshot_dir
+):
     user, _tenant, contact, renewal = staff
     staff_login(page, user)
     page.goto(f"{live_server.url}/admin/contacts/contact/")
@@ -58,8 +59,7 @@ def test_find_by_phone_edit_a_date_tag_and_archive(page, live_server, staff_logi
     page.locator(".select2-selection--multiple").click()  # tag autocomplete
     page.keyboard.type("VI")
     page.locator(".select2-results__option", has_text="VIP").click()
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "admin-contact-form.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "admin-contact-form.png"), full_page=True)
     page.click("input[name='_continue']")
     expect(page.locator(".messagelist")).to_contain_text("Saved Ada Lovelace")
     contact.refresh_from_db()
@@ -93,7 +93,7 @@ def test_an_identity_conflict_is_shown_on_its_row_with_a_link(
 
 
 def test_run_an_import_watch_it_finish_and_download_the_errors(
-    page, live_server, staff_login, staff, tmp_path
+    page, live_server, staff_login, staff, tmp_path, screenshot_dir
 ):
     user, _tenant, _, _ = staff
     csv_file = tmp_path / "people.csv"
@@ -113,8 +113,7 @@ def test_run_an_import_watch_it_finish_and_download_the_errors(
     expect(page.locator("#count-created")).to_have_text("1")
     expect(page.locator("#count-failed")).to_have_text("1")
     expect(page.locator("#import-progress")).to_have_attribute("value", "2")
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "admin-import-finished.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "admin-import-finished.png"), full_page=True)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="errors.csv").click()
     report = Path(download_info.value.path()).read_text(encoding="utf-8-sig")

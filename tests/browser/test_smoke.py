@@ -11,7 +11,7 @@ from tests.factories.tenancy import MembershipFactory, TenantFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_tag_changelist_shows_only_the_users_tenant(page, live_server, staff_login):
+def test_tag_changelist_shows_only_the_users_tenant(page, live_server, staff_login, tmp_path):
     membership = MembershipFactory()
     membership.user.user_permissions.set(Permission.objects.filter(content_type__app_label="tags"))
     TagFactory(tenant=membership.tenant, name="ours")
@@ -19,8 +19,8 @@ def test_tag_changelist_shows_only_the_users_tenant(page, live_server, staff_log
 
     staff_login(page, membership.user)
     page.goto(f"{live_server.url}/admin/tags/tag/")
-    # For a look at the page, and for a failure's post-mortem.
-    page.screenshot(path="/tmp/browser-smoke.png", full_page=True)  # noqa: S108
+    # For a look at the page, and for a failure's post-mortem (pytest keeps recent tmp_paths).
+    page.screenshot(path=str(tmp_path / "tags.png"), full_page=True)
 
     # Styled: with DEBUG off the admin's CSS comes from live_server's static files handler.
     expect(page.locator("#header")).to_have_css("display", "flex")
