@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from flownally_admin.api.idempotency import OPENAPI_SCHEMA as IDEMPOTENCY_KEY_SCHEMA
 from flownally_admin.api.idempotency import run_idempotently
 from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
-from flownally_admin.api.schema import problem_responses
+from flownally_admin.api.schema import BODY_PROBLEMS, problem_responses
 from flownally_admin.api.views import ApiViewSet
 from flownally_admin.errors import ViolationCollector
 
@@ -39,12 +39,6 @@ from .serializers import (
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
-BODY_PROBLEMS = (
-    "validation_failed",
-    "malformed_json",
-    "unsupported_media_type",
-    "payload_too_large",
-)
 
 
 def _path(name: str, description: str) -> OpenApiParameter:

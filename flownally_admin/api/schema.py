@@ -6,6 +6,14 @@ from drf_spectacular.utils import OpenApiResponse
 from .problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
 from .serializers import ProblemDetailsSerializer
 
+# Problems of every operation that reads a JSON body.
+BODY_PROBLEMS = (
+    "validation_failed",
+    "malformed_json",
+    "unsupported_media_type",
+    "payload_too_large",
+)
+
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "flownally_admin.api.authentication.ApiKeyAuthentication"

@@ -3,7 +3,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
-from flownally_admin.api.schema import problem_responses
+from flownally_admin.api.schema import BODY_PROBLEMS, problem_responses
 from flownally_admin.api.views import ApiViewSet
 
 from ..selectors import tag_list
@@ -59,13 +59,7 @@ class TagViewSet(ApiViewSet):
         request=CreateTagRequestSerializer,
         responses={
             201: TagSerializer,
-            **problem_responses(
-                "validation_failed",
-                "tag_exists",
-                "malformed_json",
-                "unsupported_media_type",
-                "payload_too_large",
-            ),
+            **problem_responses(*BODY_PROBLEMS, "tag_exists"),
         },
     )
     def create(self, request):
