@@ -44,6 +44,8 @@ def main() -> None:
     phone = middle.custom_fields["cf_phone"]
     typed_phone = f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}"
     email = middle.custom_fields["cf_email"]
+    live = Contact.objects.filter(tenant=tenant, deleted_at__isnull=True)
+    recent = live.order_by("-updated_at")[total // 100].updated_at.isoformat()
 
     def get(url, params=None):
         response = client.get(url, params or {})
@@ -83,6 +85,11 @@ def main() -> None:
         ),
         "channel filter (instagram)": ("/v1/contacts", {"channels": "instagram"}),
         "archived contacts": ("/v1/contacts", {"archived": "true"}),
+        "updatedAfter (newest 1%)": ("/v1/contacts", {"updatedAfter": recent}),
+        "updatedAfter, oldest change first": (
+            "/v1/contacts",
+            {"updatedAfter": recent, "orderBy": "updatedAt", "orderDirection": "asc"},
+        ),
         "count": ("/v1/contacts/count", {}),
         "count archived": ("/v1/contacts/count", {"archived": "true"}),
     }

@@ -4,37 +4,49 @@
         .venv/bin/python bench/explain_contacts.py
 """
 
-from dataclasses import replace
-
 from _setup import django_setup
 
 
 def main() -> None:
     django_setup()
-    from contacts.filtersets import ORDER_FIELDS, ContactFilters
-    from contacts.selectors import contact_list, contact_search
+    from django.http import QueryDict
+
+    from contacts.filtersets import ContactFilterSet
+    from contacts.models import Contact
     from customfields.models import CustomFieldDefinition
-    from flownally_admin.api.pagination import KeysetOrdering
     from flownally_admin.tenancy.models import Tenant
     from tags.models import Tag
 
     tenant = Tenant.objects.get(slug="bench")
     vip = Tag.objects.get(tenant=tenant, name="VIP").pk
     plan = CustomFieldDefinition.objects.get(tenant=tenant, name="Plan").public_id
-    base = ContactFilters()
+    live = Contact.objects.filter(tenant=tenant, deleted_at__isnull=True)
+    recent = live.order_by("-updated_at")[live.count() // 100].updated_at.isoformat()
     cases = {
-        "first page, newest first": base,
-        "order by name": replace(base, order_by="name", descending=False),
-        "tag filter": replace(base, tag_ids=(vip,)),
-        "custom-field filter": replace(base, custom_fields={plan: ("text", "pro")}),
-        "channel filter": replace(base, channels=("instagram",)),
+        "first page, newest first": {},
+        "order by name": {"orderBy": "name", "orderDirection": "asc"},
+        "tag filter": {"tagIds": vip},
+        "custom-field filter": {f"customFields[{plan}]": "pro"},
+        "channel filter": {"channels": "instagram"},
+        "updated in the newest 1%": {"updatedAfter": recent},
+        "updated in the newest 1%, oldest change first": {
+            "updatedAfter": recent,
+            "orderBy": "updatedAt",
+            "orderDirection": "asc",
+        },
     }
-    for label, filters in cases.items():
-        ordering = KeysetOrdering((ORDER_FIELDS[filters.order_by], "id"), filters.descending)
-        page = contact_list(tenant=tenant, filters=filters).order_by(*ordering.order_by())[:51]
+
+    def filters(params: dict) -> ContactFilterSet:
+        query = QueryDict(mutable=True)
+        query.update(params)
+        return ContactFilterSet(query, tenant=tenant)
+
+    for label, params in cases.items():
+        contacts = filters(params)
+        page = contacts.qs.order_by(*contacts.ordering.order_by())[:51]
         print(f"--- {label}\n{page.explain(analyze=True)}\n")
-    search = contact_search(tenant_ids=[tenant.pk], term="grace hopper")
-    rows = contact_list(tenant=tenant, filters=base).filter(search.q()).order_by("-created_at")
+    contacts = filters({"search": "grace hopper"})
+    rows = contacts.qs.filter(contacts.refinement.q()).order_by("-created_at")
     print(f"--- search by the trigram index\n{rows[:51].explain(analyze=True)}\n")
 
 

@@ -1,147 +1,174 @@
-"""The query parameters of `GET /v1/contacts`, parsed and checked (contract §3, op 1).
+"""The query parameters of `GET /v1/contacts` and `GET /v1/contacts/count` (contract §3
+ops 1 and 3, §7, §8), as FilterSets: each filter checks one parameter and applies it
+with a selector."""
 
-Written by hand rather than with django-filter: the contract's deepObject
-`customFields[<id>]`, its repeat-or-comma lists and its exact violation codes
-are easier to state directly than to bend a FilterSet into.
-"""
+from django.core.exceptions import ValidationError
 
-import re
-from dataclasses import dataclass, field
-from datetime import datetime
+from customfields.models import EntityType
+from customfields.selectors import custom_field_definitions_cached
+from flownally_admin.api.filters import (
+    ApiFilterSet,
+    DeepObjectField,
+    DeepObjectFilter,
+    EnumFilter,
+    ListFilter,
+    SearchFilter,
+    TimestampFilter,
+    TrueFalseFilter,
+)
+from flownally_admin.api.pagination import KeysetOrdering
+from flownally_admin.ids import is_valid_id
+from flownally_admin.tenancy.models import Tenant
 
-from django.http import QueryDict
-
-from flownally_admin.api.views import search_term
-from flownally_admin.errors import ValidationFailed, ViolationCollector
-
-from .models import Channel
+from .models import Channel, Contact
+from .selectors import (
+    ContactSearch,
+    contact_filter_by_channels,
+    contact_filter_by_tags,
+    contact_filter_by_values,
+    contact_queryset,
+    contact_search,
+)
 
 ORDER_FIELDS = {"createdAt": "created_at", "updatedAt": "updated_at", "name": "name_key"}
-_CUSTOM_FIELD_PARAM = re.compile(r"customFields\[(?P<id>[^\]]*)\]")
 
 
-@dataclass(frozen=True)
-class ContactFilters:
-    archived: bool = False
-    search: str | None = None
-    # {definition id: (its value type, the value to match)}
-    custom_fields: dict[str, tuple[str, str]] = field(default_factory=dict)
-    tag_ids: tuple[str, ...] = ()
-    channels: tuple[str, ...] = ()
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    order_by: str = "createdAt"
-    descending: bool = True
+class _CustomFieldValuesField(DeepObjectField):
+    types: dict[str, str] = {}  # {definition id: type}, set by ContactFilterSet.form
 
-    def fingerprint(self) -> dict:
-        """What a page token is bound to."""
-        return {
-            "archived": self.archived,
-            "search": self.search,
-            "customFields": sorted(self.custom_fields.items()),
-            "tagIds": sorted(self.tag_ids),
-            "channels": sorted(self.channels),
-            "createdAfter": self.created_after,
-            "createdBefore": self.created_before,
-            "orderBy": self.order_by,
-            "descending": self.descending,
-        }
-
-
-def parse_archived(params: QueryDict, errors: ViolationCollector) -> bool:
-    """Tri-state `archived`: omitted or `false` → active contacts, `true` → archived ones."""
-    raw = params.get("archived")
-    if raw in (None, "", "false"):
-        return False
-    if raw == "true":
-        return True
-    errors.add("archived", "invalid", "archived must be true or false.")
-    return False
-
-
-def parse_contact_filters(params: QueryDict, *, definitions) -> ContactFilters:
-    """Every filter of the list operation; raises ValidationFailed naming each bad parameter.
-
-    `definitions`: the live contact-field definitions (any other id is unknown).
-    """
-    errors = ViolationCollector()
-    filters = ContactFilters(
-        archived=parse_archived(params, errors),
-        search=_search(params, errors),
-        custom_fields=_custom_fields(params, {d.public_id: d.type for d in definitions}, errors),
-        tag_ids=tuple(_list(params, "tagIds")),
-        channels=_channels(params, errors),
-        created_after=_timestamp(params, "createdAfter", errors),
-        created_before=_timestamp(params, "createdBefore", errors),
-        order_by=_choice(params, "orderBy", tuple(ORDER_FIELDS), "createdAt", errors),
-        descending=_choice(params, "orderDirection", ("asc", "desc"), "desc", errors) == "desc",
-    )
-    errors.raise_if_any()
-    return filters
-
-
-def _list(params: QueryDict, name: str) -> list[str]:
-    """Repeatable (`a=1&a=2`) or comma-separated (`a=1,2`), blanks dropped, order kept."""
-    values = []
-    for raw in params.getlist(name):
-        for part in raw.split(","):
-            part = part.strip()
-            if part and part not in values:
-                values.append(part)
-    return values
-
-
-def _search(params: QueryDict, errors: ViolationCollector) -> str | None:
-    try:
-        return search_term(params.get("search"))
-    except ValidationFailed as exc:
-        errors.violations += exc.violations
-        return None
-
-
-def _custom_fields(params: QueryDict, types: dict[str, str], errors: ViolationCollector) -> dict:
-    custom_fields = {}
-    for name in params:
-        match = _CUSTOM_FIELD_PARAM.fullmatch(name)
-        if match is None:
-            continue
-        definition_id = match["id"]
-        if definition_id not in types:
-            errors.add(
-                name, "unknown_custom_field", f"No contact custom field '{definition_id[:64]}'."
+    def parse(self, values):
+        unknown = [
+            ValidationError(
+                "%(parameter)s names no contact custom field.",
+                code="unknown_custom_field",
+                params={"key": definition_id},
             )
-            continue
-        custom_fields[definition_id] = (types[definition_id], params.get(name))
-    return custom_fields
+            for definition_id in values
+            if definition_id not in self.types
+        ]
+        if unknown:
+            raise ValidationError(unknown)
+        return {key: (self.types[key], value) for key, value in values.items()}
 
 
-def _channels(params: QueryDict, errors: ViolationCollector) -> tuple[str, ...]:
-    channels = _list(params, "channels")
-    unknown = [c for c in channels if c not in Channel.values]
-    if unknown:
-        errors.add(
-            "channels", "invalid_choice", f"channels must be among: {', '.join(Channel.values)}."
+class CustomFieldValuesFilter(DeepObjectFilter):
+    """`customFields[<definitionId>]=<value>`: exact match on the stored value, AND across
+    fields; the id must be one of the tenant's contact fields (not a property field)."""
+
+    field_class = _CustomFieldValuesField
+
+    def filter(self, qs, value):
+        return contact_filter_by_values(qs, value) if value else qs
+
+
+class TagIdsFilter(ListFilter):
+    """Contacts with any of the tags. An id that cannot be a tag id matches nothing, and
+    never reaches the database."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        tag_ids = [tag_id for tag_id in value if is_valid_id(tag_id, "tag")]
+        return contact_filter_by_tags(qs, tag_ids) if tag_ids else qs.none()
+
+
+class ChannelsFilter(ListFilter):
+    """Contacts with an active identity on any of the channels."""
+
+    def filter(self, qs, value):
+        return contact_filter_by_channels(qs, value) if value else qs
+
+
+def _archived_filter():
+    return TrueFalseFilter(
+        default=False, help_text="Omitted or `false`: active contacts; `true`: archived ones."
+    )
+
+
+class ContactCountFilterSet(ApiFilterSet):
+    """`GET /v1/contacts/count` reads `archived` only, by the list's rule; its value picks
+    a bucket of counts rather than filtering rows (see `contact_count`)."""
+
+    archived = _archived_filter()
+
+    class Meta:
+        model = Contact
+        fields = []
+
+
+class ContactFilterSet(ApiFilterSet):
+    """Every filter of `GET /v1/contacts` (AND across filters), over the tenant's live
+    contacts. `search`, `orderBy` and `orderDirection` are for the keyset pagination:
+    see `ordering` and `refinement`."""
+
+    search = SearchFilter(
+        method="applied_by_pagination",
+        help_text="Case-insensitive substring of the name, e-mail, phone, phone identities "
+        "or tag names; 1–200 characters.",
+    )
+    archived = _archived_filter()
+    customFields = CustomFieldValuesFilter(
+        help_text="`customFields[<definitionId>]=<value>`: exact match on the stored "
+        "(normalised) value; several are ANDed."
+    )
+    tagIds = TagIdsFilter(help_text="Tag ids, repeated or comma-separated (OR).")
+    channels = ChannelsFilter(
+        choices=Channel.values, help_text="Channels, repeated or comma-separated (OR)."
+    )
+    createdAfter = TimestampFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Created at or after (RFC 3339)."
+    )
+    createdBefore = TimestampFilter(
+        field_name="created_at", lookup_expr="lt", help_text="Created before (RFC 3339)."
+    )
+    updatedAfter = TimestampFilter(
+        field_name="updated_at", lookup_expr="gte", help_text="Updated at or after (RFC 3339)."
+    )
+    updatedBefore = TimestampFilter(
+        field_name="updated_at", lookup_expr="lt", help_text="Updated before (RFC 3339)."
+    )
+    orderBy = EnumFilter(
+        method="applied_by_pagination",
+        choices=tuple(ORDER_FIELDS),
+        default="createdAt",
+        help_text="Ties are broken by id, in the same direction.",
+    )
+    orderDirection = EnumFilter(
+        method="applied_by_pagination",
+        choices=("asc", "desc"),
+        default="desc",
+        help_text="Newest (or last by name) first by default.",
+    )
+
+    class Meta:
+        model = Contact
+        fields = []
+
+    def __init__(self, data, *, tenant: Tenant):
+        super().__init__(data, queryset=contact_queryset(tenant=tenant))
+        self.tenant = tenant
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            # Which custom-field ids exist is the tenant's: told to this form's own field.
+            definitions = custom_field_definitions_cached(
+                tenant=self.tenant, entity_type=EntityType.CONTACT
+            )
+            super().form.fields["customFields"].types = {d.public_id: d.type for d in definitions}
+        return super().form
+
+    @property
+    def ordering(self) -> KeysetOrdering:
+        values = self.cleaned_data
+        return KeysetOrdering(
+            fields=(ORDER_FIELDS[values["orderBy"]], "id"),
+            descending=values["orderDirection"] == "desc",
         )
-    return tuple(c for c in channels if c in Channel.values)
 
-
-def _timestamp(params: QueryDict, name: str, errors: ViolationCollector) -> datetime | None:
-    raw = params.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None or "T" not in raw.upper():
-        errors.add(name, "invalid", f"{name} must be an RFC 3339 timestamp with a time zone.")
-        return None
-    return value
-
-
-def _choice(params: QueryDict, name: str, choices: tuple, default: str, errors) -> str:
-    raw = params.get(name) or default
-    if raw not in choices:
-        errors.add(name, "invalid_choice", f"{name} must be one of: {', '.join(choices)}.")
-        return default
-    return raw
+    @property
+    def refinement(self) -> ContactSearch | None:
+        """The `search`, for the pagination to refine the filtered contacts with (it finds
+        a page faster that way than as one more filter)."""
+        term = self.cleaned_data["search"]
+        return contact_search(tenant_ids=[self.tenant.pk], term=term) if term else None

@@ -20,7 +20,6 @@ from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.models import Tenant
 from tags.models import Tag
 
-from .filtersets import ContactFilters
 from .models import (
     PHONE_CHANNELS,
     Contact,
@@ -128,29 +127,31 @@ def contact_definitions(*, tenant: Tenant) -> list:
     )
 
 
-def contact_list(*, tenant: Tenant, filters: ContactFilters) -> QuerySet[Contact]:
-    """Contacts matching every filter but `search` (AND across filters, OR within tagIds
-    and channels); apply the search with `contact_search` (it pages better that way)."""
-    contacts = contact_queryset(tenant=tenant).filter(archived=filters.archived)
-    for definition_id, (type_name, value) in filters.custom_fields.items():
+# The filters of the contact list (contacts/filtersets.py applies them; so may the admin).
+
+
+def contact_filter_by_values(
+    contacts: QuerySet[Contact], values: dict[str, tuple[str, str]]
+) -> QuerySet[Contact]:
+    """Contacts holding every one of `values` ({definition id: (its type, the stored
+    value)}), exactly."""
+    for definition_id, (type_name, value) in values.items():
         contacts = contacts.filter(VALUE_TYPES[type_name].filter(definition_id, value))
-    if filters.tag_ids:
-        contacts = contacts.filter(
-            Exists(ContactTag.objects.filter(contact=OuterRef("pk"), tag_id__in=filters.tag_ids))
-        )
-    if filters.channels:
-        contacts = contacts.filter(
-            Exists(
-                Identity.objects.filter(
-                    contact=OuterRef("pk"), channel__in=filters.channels, active=True
-                )
-            )
-        )
-    if filters.created_after:
-        contacts = contacts.filter(created_at__gte=filters.created_after)
-    if filters.created_before:
-        contacts = contacts.filter(created_at__lt=filters.created_before)
     return contacts
+
+
+def contact_filter_by_tags(contacts: QuerySet[Contact], tag_ids) -> QuerySet[Contact]:
+    """Contacts carrying any of the tags."""
+    return contacts.filter(
+        Exists(ContactTag.objects.filter(contact=OuterRef("pk"), tag_id__in=tag_ids))
+    )
+
+
+def contact_filter_by_channels(contacts: QuerySet[Contact], channels) -> QuerySet[Contact]:
+    """Contacts with an active identity on any of the channels."""
+    return contacts.filter(
+        Exists(Identity.objects.filter(contact=OuterRef("pk"), channel__in=channels, active=True))
+    )
 
 
 def contact_count(*, tenant: Tenant, archived: bool) -> int:

@@ -15,12 +15,9 @@ class TagNotFound(NotFound):
     default_detail = "No such tag."
 
 
-def tag_list(*, tenant: Tenant, search: str | None = None) -> QuerySet[Tag]:
+def tag_list(*, tenant: Tenant) -> QuerySet[Tag]:
     """Tags of the tenant, annotated with `name_key` (the case-insensitive sort key)."""
-    tags = Tag.objects.filter(tenant=tenant).annotate(name_key=Lower("name"))
-    if search:
-        tags = tags.filter(name__icontains=search)
-    return tags
+    return Tag.objects.filter(tenant=tenant).annotate(name_key=Lower("name"))
 
 
 def tag_get(*, tenant: Tenant, tag_id: str) -> Tag:

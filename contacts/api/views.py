@@ -4,20 +4,12 @@ from rest_framework.response import Response
 
 from flownally_admin.api.idempotency import OPENAPI_SCHEMA as IDEMPOTENCY_KEY_SCHEMA
 from flownally_admin.api.idempotency import run_idempotently
-from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
-from flownally_admin.api.schema import problem_responses
+from flownally_admin.api.pagination import paginate, parse_page_size
+from flownally_admin.api.schema import BODY_PROBLEMS, problem_responses
 from flownally_admin.api.views import ApiViewSet
-from flownally_admin.errors import ViolationCollector
 
-from ..filtersets import ORDER_FIELDS, parse_archived, parse_contact_filters
-from ..models import Channel
-from ..selectors import (
-    contact_count,
-    contact_definitions,
-    contact_get,
-    contact_list,
-    contact_search,
-)
+from ..filtersets import ContactCountFilterSet, ContactFilterSet
+from ..selectors import contact_count, contact_definitions, contact_get
 from ..services import (
     contact_archive,
     contact_create,
@@ -39,12 +31,6 @@ from .serializers import (
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
-BODY_PROBLEMS = (
-    "validation_failed",
-    "malformed_json",
-    "unsupported_media_type",
-    "payload_too_large",
-)
 
 
 def _path(name: str, description: str) -> OpenApiParameter:
@@ -56,33 +42,15 @@ CONTACT_ID = _path("id", "`ctc_…`")
 # method those do not take answers 405 there.
 BY_ID_PROBLEMS = ("contact_not_found", "method_not_allowed")
 CONTACT_ID_PARAM = _path("contactId", "`ctc_…`")
-LIST_PARAMETERS = [
+PAGE_PARAMETERS = [
     OpenApiParameter("pageSize", int, description="1–200, default 50; larger is served as 200."),
     OpenApiParameter("pageToken", str, description="`nextPageToken` of the previous page."),
-    OpenApiParameter(
-        "search",
-        str,
-        description="Case-insensitive substring of name, e-mail, phone, phone identities or tags.",
-    ),
-    OpenApiParameter(
-        "customFields",
-        {"type": "object", "additionalProperties": {"type": "string"}},
-        style="deepObject",
-        explode=True,
-        description="`customFields[<definitionId>]=<value>`: exact match on stored values (AND).",
-    ),
-    OpenApiParameter("tagIds", str, many=True, description="Tag ids (OR)."),
-    OpenApiParameter("channels", str, many=True, enum=Channel.values, description="OR."),
-    OpenApiParameter("archived", bool, description="Omitted or false: active; true: archived."),
-    OpenApiParameter("createdAfter", {"type": "string", "format": "date-time"}),
-    OpenApiParameter("createdBefore", {"type": "string", "format": "date-time"}),
-    OpenApiParameter("orderBy", str, enum=list(ORDER_FIELDS), default="createdAt"),
-    OpenApiParameter("orderDirection", str, enum=["asc", "desc"], default="desc"),
 ]
 
 
 @extend_schema(tags=["Contacts"])
 class ContactViewSet(ApiViewSet):
+    filterset_classes = {"list": ContactFilterSet, "count": ContactCountFilterSet}
     required_scopes = {
         "list": "contact:list",
         "count": "contact:list",
@@ -106,20 +74,17 @@ class ContactViewSet(ApiViewSet):
     @extend_schema(
         operation_id="getContacts",
         summary="Get contacts",
-        parameters=LIST_PARAMETERS,
+        parameters=PAGE_PARAMETERS,
         responses={
             200: ContactsResponseSerializer,
             **problem_responses("validation_failed", "invalid_page_token"),
         },
     )
     def list(self, request):
-        definitions = contact_definitions(tenant=self.tenant)
-        filters = parse_contact_filters(request.query_params, definitions=definitions)
+        filters = self.filters(tenant=self.tenant)
         page = paginate(
-            contact_list(tenant=self.tenant, filters=filters),
-            ordering=KeysetOrdering(
-                fields=(ORDER_FIELDS[filters.order_by], "id"), descending=filters.descending
-            ),
+            filters.qs,
+            ordering=filters.ordering,
             page_size=parse_page_size(
                 request.query_params.get("pageSize"),
                 default=PAGE_SIZE_DEFAULT,
@@ -127,10 +92,9 @@ class ContactViewSet(ApiViewSet):
             ),
             page_token=request.query_params.get("pageToken"),
             bound_to={"tenant": self.tenant.pk, "resource": "contacts", **filters.fingerprint()},
-            refine=contact_search(tenant_ids=[self.tenant.pk], term=filters.search)
-            if filters.search
-            else None,
+            refine=filters.refinement,
         )
+        definitions = contact_definitions(tenant=self.tenant)
         contacts = ContactSerializer(page.items, many=True, context={"definitions": definitions})
         body = {"contacts": contacts.data}
         if page.next_page_token:
@@ -141,13 +105,11 @@ class ContactViewSet(ApiViewSet):
         operation_id="getContactsCount",
         summary="Count contacts",
         description="Contacts in the archived or the active bucket; list filters are ignored.",
-        parameters=[OpenApiParameter("archived", bool)],
+        filters=True,
         responses={200: CountResponseSerializer, **problem_responses("validation_failed")},
     )
     def count(self, request):
-        errors = ViolationCollector()
-        archived = parse_archived(request.query_params, errors)
-        errors.raise_if_any()
+        archived = self.filters().cleaned_data["archived"]
         return Response({"count": contact_count(tenant=self.tenant, archived=archived)})
 
     @extend_schema(

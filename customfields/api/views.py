@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from flownally_admin.api.schema import problem_responses
+from flownally_admin.api.schema import BODY_PROBLEMS, problem_responses
 from flownally_admin.api.views import ApiViewSet
 
 from ..models import EntityType
@@ -19,12 +19,6 @@ from .serializers import (
     UpdateCustomFieldDefinitionRequestSerializer,
 )
 
-BODY_PROBLEMS = (
-    "validation_failed",
-    "malformed_json",
-    "unsupported_media_type",
-    "payload_too_large",
-)
 ID_PARAMETER = OpenApiParameter("id", str, OpenApiParameter.PATH, description="`cf_…`")
 
 

@@ -10,6 +10,7 @@ among the rows that existed when the first page was read.
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
@@ -21,6 +22,7 @@ from django.db.models import Q, QuerySet
 from flownally_admin.errors import ApplicationError, ValidationFailed
 
 _SALT = "flownally.api.page-token"
+_INTEGER = re.compile(r"(-?)0*([0-9]+)")
 
 
 class InvalidPageToken(ApplicationError):
@@ -74,15 +76,18 @@ class Page:
 
 
 def parse_page_size(raw: str | None, *, default: int, maximum: int) -> int:
-    """`pageSize`: an integer ≥ 1; values above the maximum are served as the maximum."""
-    if raw is None or raw == "":
+    """`pageSize`: an integer ≥ 1 in ASCII digits (`int()` would also take `５`, ` 5` and
+    `+5`); values above the maximum are served as the maximum. Omitted: the default."""
+    if raw is None:
         return default
-    try:
-        size = int(raw)
-    except ValueError:
-        raise ValidationFailed.single(
-            "pageSize", "invalid", "pageSize must be an integer."
-        ) from None
+    match = _INTEGER.fullmatch(raw)
+    if match is None:
+        raise ValidationFailed.single("pageSize", "invalid", "pageSize must be an integer.")
+    sign, digits = match.groups()
+    # Any long number is above the maximum (and int() refuses thousands of digits).
+    size = int(digits) if len(digits) <= len(str(maximum)) else maximum + 1
+    if sign:
+        size = -size
     if size < 1:
         raise ValidationFailed.single("pageSize", "out_of_range", "pageSize must be at least 1.")
     return min(size, maximum)

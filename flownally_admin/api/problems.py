@@ -135,19 +135,31 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     ),
 }
 
-# DRF's field error codes, translated to the contract's FieldViolation codes.
+# The contract's FieldViolation codes (§7).
+FIELD_VIOLATION_CODES = frozenset(
+    {
+        "required",
+        "invalid",
+        "too_long",
+        "unknown_field",
+        "invalid_email",
+        "invalid_phone",
+        "invalid_date",
+        "invalid_choice",
+        "unknown_custom_field",
+        "unknown_tag",
+        "out_of_range",
+    }
+)
+# DRF's and Django's field error codes, translated to the contract's.
 _VIOLATION_CODES = {
-    "required": "required",
     "blank": "required",
     "empty": "required",
-    "null": "invalid",
     "max_length": "too_long",
     "max_string_length": "too_long",
-    "invalid_choice": "invalid_choice",
     "max_value": "out_of_range",
     "min_value": "out_of_range",
     "max_items": "out_of_range",
-    "unknown_field": "unknown_field",
 }
 
 _DRF_CODES = [
@@ -213,9 +225,15 @@ def violations_from_drf(detail, path: str = "") -> list[FieldViolation]:
     return [_violation(path or "body", detail)]
 
 
+def violation_code(code: str | None) -> str:
+    """The contract's code for a DRF or Django form error code (`invalid` when it has none)."""
+    if code in FIELD_VIOLATION_CODES:
+        return code
+    return _VIOLATION_CODES.get(code, "invalid")
+
+
 def _violation(field_path: str, error) -> FieldViolation:
-    drf_code = getattr(error, "code", "invalid")
-    return FieldViolation(field_path, _VIOLATION_CODES.get(drf_code, "invalid"), str(error))
+    return FieldViolation(field_path, violation_code(getattr(error, "code", None)), str(error))
 
 
 def problem_exception_handler(exc, context):

@@ -1,10 +1,22 @@
-"""OpenAPI helpers: the bearer scheme and problem responses for `extend_schema`."""
+"""OpenAPI helpers: the bearer scheme, query parameters from FilterSets, and problem
+responses for `extend_schema`."""
 
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from .filters import ApiFilter
 from .problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
 from .serializers import ProblemDetailsSerializer
+
+# Problems of every operation that reads a JSON body.
+BODY_PROBLEMS = (
+    "validation_failed",
+    "malformed_json",
+    "unsupported_media_type",
+    "payload_too_large",
+)
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -17,6 +29,47 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An API key: `fln_live_` followed by at least 32 characters.",
         }
+
+
+class FilterSetParameters(DjangoFilterExtension):
+    """drf-spectacular's django-filter support, for FilterSets of `ApiFilter`s.
+
+    An ApiFilter states its parameter's schema itself (a deepObject, a default, an array
+    spelled either way): the stock guessing from model fields fits none of them. The
+    views have no `queryset`; the FilterSet names its model.
+    """
+
+    priority = 1
+
+    def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):
+        filterset_class = self.target.get_filterset_class(auto_schema.view)
+        if filterset_class is None:
+            return []
+        model = filterset_class._meta.model
+        return [
+            parameter
+            for name, filter_ in filterset_class.base_filters.items()
+            for parameter in self.resolve_filter_field(
+                auto_schema, model, filterset_class, name, filter_
+            )
+        ]
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        if not isinstance(filter_field, ApiFilter):
+            return super().resolve_filter_field(
+                auto_schema, model, filterset_class, field_name, filter_field
+            )
+        return [
+            build_parameter_type(
+                name=field_name,
+                schema=filter_field.parameter_schema(),
+                location=OpenApiParameter.QUERY,
+                description=filter_field.extra.get("help_text"),
+                enum=filter_field.extra.get("choices"),
+                style=filter_field.style,
+                explode=filter_field.explode,
+            )
+        ]
 
 
 def problem_responses(*codes: str) -> dict[tuple[int, str], OpenApiResponse]:

@@ -3,26 +3,16 @@
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, viewsets
 from rest_framework.views import APIView
 
 from flownally_admin.errors import ValidationFailed
 
+from .filters import ApiFilterSet
 from .permissions import IsApiPrincipal
 from .problems import PROBLEM_TYPES, problem_response
 from .renderers import JsonOnlyNegotiation
-
-SEARCH_MAX_LENGTH = 200
-
-
-def search_term(raw: str | None) -> str | None:
-    """`search`: a 1–200 character substring; blank means no search."""
-    search = (raw or "").strip()
-    if len(search) > SEARCH_MAX_LENGTH:
-        raise ValidationFailed.single(
-            "search", "too_long", f"search has at most {SEARCH_MAX_LENGTH} characters."
-        )
-    return search or None
 
 
 class ApiViewSet(viewsets.ViewSet):
@@ -31,6 +21,19 @@ class ApiViewSet(viewsets.ViewSet):
     http_method_names = ["get", "post", "put", "patch", "delete", "head"]
     content_negotiation_class = JsonOnlyNegotiation
     required_scopes: dict[str, str] = {}
+    # The FilterSet of each action that reads query parameters (see `filters`); from it
+    # drf-spectacular documents them, through the backend (for `list` actions, and others
+    # marked `extend_schema(filters=True)`).
+    filterset_classes: dict[str, type[ApiFilterSet]] = {}
+    filter_backends = [DjangoFilterBackend]
+
+    @property
+    def filterset_class(self) -> type[ApiFilterSet] | None:
+        return self.filterset_classes.get(self.action)
+
+    def filters(self, **kwargs) -> ApiFilterSet:
+        """The action's FilterSet over the query parameters; `kwargs` go to the FilterSet."""
+        return self.filterset_class(self.request.query_params, **kwargs)
 
     @property
     def tenant(self):
@@ -55,9 +58,6 @@ class ApiViewSet(viewsets.ViewSet):
             raise ValidationFailed.from_tuples(
                 [(name, "invalid", f"{name} cannot contain NUL.") for name in with_nul]
             )
-
-    def search_param(self) -> str | None:
-        return search_term(self.request.query_params.get("search"))
 
 
 class UnknownRouteView(APIView):

@@ -3,9 +3,10 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
-from flownally_admin.api.schema import problem_responses
+from flownally_admin.api.schema import BODY_PROBLEMS, problem_responses
 from flownally_admin.api.views import ApiViewSet
 
+from ..filtersets import TagFilterSet
 from ..selectors import tag_list
 from ..services import tag_create, tag_delete
 from .serializers import CreateTagRequestSerializer, TagSerializer, TagsResponseSerializer
@@ -17,6 +18,7 @@ TAG_PAGE_SIZE_MAX = 500
 
 @extend_schema(tags=["Tags"])
 class TagViewSet(ApiViewSet):
+    filterset_classes = {"list": TagFilterSet}
     required_scopes = {"list": "tag:list", "create": "tag:create", "destroy": "tag:delete"}
     lookup_field = "id"
 
@@ -27,7 +29,6 @@ class TagViewSet(ApiViewSet):
         parameters=[
             OpenApiParameter("pageSize", int, description="1–500, default 100."),
             OpenApiParameter("pageToken", str, description="`nextPageToken` of the last page."),
-            OpenApiParameter("search", str, description="Case-insensitive substring of the name."),
         ],
         responses={
             200: TagsResponseSerializer,
@@ -35,9 +36,9 @@ class TagViewSet(ApiViewSet):
         },
     )
     def list(self, request):
-        search = self.search_param()
+        filters = self.filters(queryset=tag_list(tenant=self.tenant))
         page = paginate(
-            tag_list(tenant=self.tenant, search=search),
+            filters.qs,
             ordering=TAG_ORDERING,
             page_size=parse_page_size(
                 request.query_params.get("pageSize"),
@@ -45,7 +46,7 @@ class TagViewSet(ApiViewSet):
                 maximum=TAG_PAGE_SIZE_MAX,
             ),
             page_token=request.query_params.get("pageToken"),
-            bound_to={"tenant": self.tenant.pk, "resource": "tags", "search": search},
+            bound_to={"tenant": self.tenant.pk, "resource": "tags", **filters.fingerprint()},
         )
         body = {"tags": TagSerializer(page.items, many=True).data}
         if page.next_page_token:
@@ -59,13 +60,7 @@ class TagViewSet(ApiViewSet):
         request=CreateTagRequestSerializer,
         responses={
             201: TagSerializer,
-            **problem_responses(
-                "validation_failed",
-                "tag_exists",
-                "malformed_json",
-                "unsupported_media_type",
-                "payload_too_large",
-            ),
+            **problem_responses(*BODY_PROBLEMS, "tag_exists"),
         },
     )
     def create(self, request):

@@ -96,6 +96,8 @@ def test_openapi_document_is_valid_openapi_3_and_describes_every_operation():
         "archived",
         "createdAfter",
         "createdBefore",
+        "updatedAfter",
+        "updatedBefore",
         "orderBy",
         "orderDirection",
     }
@@ -141,3 +143,46 @@ def test_names_state_their_bounds_in_the_openapi_document(client):
         pattern = re.compile(name["pattern"])
         assert pattern.search(" VIP ") and not pattern.search("   ")
         assert not pattern.search("V\x00IP")
+
+
+def test_filter_parameters_are_documented_from_the_filtersets():
+    document = APIClient().get("/v1/openapi.json").json()
+
+    def parameters(path):
+        return {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+
+    contacts = parameters("/v1/contacts")
+    assert {name: p["schema"] for name, p in contacts.items()} == {
+        "pageSize": {"type": "integer"},
+        "pageToken": {"type": "string"},
+        "search": {"type": "string", "maxLength": 200},
+        "customFields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "tagIds": {"type": "array", "items": {"type": "string"}},
+        "channels": {
+            "type": "array",
+            "items": {
+                "type": "string",
+                "enum": ["email", "instagram", "livechat", "messenger", "sms", "whatsapp"],
+            },
+        },
+        "archived": {"type": "boolean", "default": False},
+        "createdAfter": {"type": "string", "format": "date-time"},
+        "createdBefore": {"type": "string", "format": "date-time"},
+        "updatedAfter": {"type": "string", "format": "date-time"},
+        "updatedBefore": {"type": "string", "format": "date-time"},
+        "orderBy": {
+            "type": "string",
+            "enum": ["createdAt", "name", "updatedAt"],
+            "default": "createdAt",
+        },
+        "orderDirection": {"type": "string", "enum": ["asc", "desc"], "default": "desc"},
+    }
+    assert (contacts["customFields"]["style"], contacts["customFields"]["explode"]) == (
+        "deepObject",
+        True,
+    )
+    assert all(p["in"] == "query" and p.get("description") for p in contacts.values())
+    count = parameters("/v1/contacts/count")
+    assert list(count) == ["archived"]
+    assert count["archived"]["schema"] == {"type": "boolean", "default": False}
+    assert parameters("/v1/tags")["search"]["schema"] == {"type": "string", "maxLength": 200}

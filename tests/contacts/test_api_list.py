@@ -1,6 +1,6 @@
 """Get contacts and count contacts: operations 1 and 3."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -165,10 +165,73 @@ def test_created_window(client_a, tenant):
     assert _names(client_a, createdAfter=after, createdBefore=before) == ["2d"]
 
 
+def test_updated_window(client_a, tenant):
+    now = timezone.now()
+    for days in (3, 2, 1):
+        Contact.objects.create(
+            tenant=tenant, name=f"{days}d", updated_at=now - timedelta(days=days)
+        )
+    after = (now - timedelta(days=2)).isoformat().replace("+00:00", "Z")
+    before = (now - timedelta(days=1)).isoformat()
+    assert _names(client_a, updatedAfter=after) == ["1d", "2d"]  # inclusive
+    assert _names(client_a, updatedBefore=before) == ["2d", "3d"]  # exclusive
+    assert _names(client_a, updatedAfter=after, updatedBefore=before) == ["2d"]
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        "2026-01-01T10:00:00Z",
+        "2026-01-01t10:00:00z",
+        "2026-01-01T10:00:00.000000001Z",
+        "2026-01-01T11:30:00+01:30",
+        "2026-01-01T00:01:00-09:59",
+        "2026-01-02T01:59:00+15:59",
+    ],
+)
+def test_timestamps_are_rfc_3339_in_any_offset_postgresql_takes(client_a, tenant, spelled):
+    ten = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    for name, minutes in [("before", -1), ("at", 0), ("after", 1)]:
+        Contact.objects.create(
+            tenant=tenant, name=name, created_at=ten + timedelta(minutes=minutes)
+        )
+    assert _names(client_a, createdAfter=spelled) == ["after", "at"]
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("2026-W01-1T00:00Z", "invalid"),  # an ISO 8601 week date, not RFC 3339
+        ("20260101T000000Z", "invalid"),  # ISO 8601's basic format
+        ("2026-01-01T00:00Z", "invalid"),  # no seconds
+        ("2026-01-01 00:00:00Z", "invalid"),
+        ("２０２６-01-01T00:00:00Z", "invalid"),  # full-width digits
+        ("2026-01-01T00:00:60Z", "invalid"),
+        ("2026-01-01T00:00:00+24:00", "invalid"),
+        ("", "invalid"),
+        ("2026-01-01T00:00:00+16:00", "out_of_range"),  # PostgreSQL refuses such offsets
+        ("2026-01-01T00:00:00-23:59", "out_of_range"),
+        ("0001-01-01T00:00:00+01:00", "out_of_range"),  # before year 1 in UTC
+        ("9999-12-31T23:59:59-01:00", "out_of_range"),  # after year 9999 in UTC
+    ],
+)
+@pytest.mark.parametrize("name", ["createdAfter", "createdBefore", "updatedAfter", "updatedBefore"])
+def test_a_timestamp_that_is_not_strict_rfc_3339_or_out_of_range_is_422(
+    client_a, name, value, code
+):
+    problem = assert_problem(client_a.get("/v1/contacts", {name: value}), 422, "validation_failed")
+    assert violations(problem) == [(name, code)]
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
         ({"archived": "yes"}, [("archived", "invalid")]),
+        ({"archived": ""}, [("archived", "invalid")]),
+        ({"archived": "True"}, [("archived", "invalid")]),
+        ({"channels": ""}, [("channels", "invalid_choice")]),
+        ({"channels": "sms,"}, [("channels", "invalid_choice")]),
+        ({"orderBy": ""}, [("orderBy", "invalid_choice")]),
         ({"channels": "whatsapp,fax"}, [("channels", "invalid_choice")]),
         ({"createdAfter": "2026-01-01"}, [("createdAfter", "invalid")]),
         ({"createdBefore": "2026-01-01T00:00:00"}, [("createdBefore", "invalid")]),
@@ -177,12 +240,53 @@ def test_created_window(client_a, tenant):
         ({"orderDirection": "up"}, [("orderDirection", "invalid_choice")]),
         ({"pageSize": "0"}, [("pageSize", "out_of_range")]),
         ({"pageSize": "many"}, [("pageSize", "invalid")]),
+        ({"pageSize": ""}, [("pageSize", "invalid")]),
+        ({"pageSize": "５"}, [("pageSize", "invalid")]),  # a full-width digit
+        ({"pageSize": " 5"}, [("pageSize", "invalid")]),
+        ({"pageSize": "+5"}, [("pageSize", "invalid")]),
+        ({"pageSize": "-5"}, [("pageSize", "out_of_range")]),
+        ({"pageSize": "-" + "9" * 5000}, [("pageSize", "out_of_range")]),
         ({"search": "s" * 201}, [("search", "too_long")]),
+        ({"search": "  " + "s" * 200 + "  "}, []),  # trimmed first
     ],
 )
 def test_invalid_parameters_are_422(client_a, params, expected):
-    problem = assert_problem(client_a.get("/v1/contacts", params), 422, "validation_failed")
+    response = client_a.get("/v1/contacts", params)
+    if not expected:
+        assert response.status_code == 200
+        return
+    problem = assert_problem(response, 422, "validation_failed")
     assert violations(problem) == expected
+
+
+def test_every_bad_filter_is_named_at_once(client_a):
+    problem = assert_problem(
+        client_a.get(
+            "/v1/contacts",
+            {"archived": "no", "channels": "fax", "createdAfter": "today", "orderBy": "email"},
+        ),
+        422,
+        "validation_failed",
+    )
+    assert sorted(violations(problem)) == [
+        ("archived", "invalid"),
+        ("channels", "invalid_choice"),
+        ("createdAfter", "invalid"),
+        ("orderBy", "invalid_choice"),
+    ]
+    assert {e["field"]: e["message"] for e in problem["errors"]} == {
+        "archived": "archived must be true or false.",
+        "channels": "channels must be among: whatsapp, messenger, instagram, livechat, sms, email.",
+        "createdAfter": "createdAfter must be an RFC 3339 timestamp with a time zone.",
+        "orderBy": "orderBy must be one of: createdAt, updatedAt, name.",
+    }
+
+
+def test_a_long_page_size_is_served_as_the_maximum(client_a, tenant):
+    Contact.objects.bulk_create(Contact(tenant=tenant, name=f"c{i:03d}") for i in range(201))
+    for size in ["9" * 5000, "0" * 5000 + "7"]:
+        body = client_a.get("/v1/contacts", {"pageSize": size}).json()
+        assert len(body["contacts"]) == (200 if size.startswith("9") else 7)
 
 
 @pytest.mark.parametrize(
@@ -271,6 +375,48 @@ def test_page_token_is_bound_to_filters_and_ordering(client_a, make_contact):
     )
 
 
+def test_page_token_is_bound_to_the_updated_window_however_it_is_spelled(client_a, make_contact):
+    for i in range(3):
+        make_contact(name=f"c{i}")
+    after = "2020-01-01T00:00:00Z"
+    token = client_a.get("/v1/contacts", {"pageSize": 1, "updatedAfter": after}).json()[
+        "nextPageToken"
+    ]
+    for same in [after, "2020-01-01T01:00:00+01:00", "2020-01-01t00:00:00.000z"]:
+        response = client_a.get(
+            "/v1/contacts", {"pageSize": 1, "updatedAfter": same, "pageToken": token}
+        )
+        assert response.status_code == 200, response.content
+    for other in [
+        {},
+        {"updatedAfter": "2020-01-01T00:00:01Z"},
+        {"updatedAfter": after, "updatedBefore": "2030-01-01T00:00:00Z"},
+        {"createdAfter": after},
+    ]:
+        assert_problem(
+            client_a.get("/v1/contacts", {**other, "pageToken": token}), 400, "invalid_page_token"
+        )
+
+
+def test_page_token_is_bound_to_list_filters_in_any_order(client_a, make_contact, vip, tenant):
+    gold = TagFactory(tenant=tenant, name="Gold")
+    for i in range(3):
+        make_contact(
+            name=f"c{i}",
+            tagIds=[vip.pk],
+            identities=[{"channel": "sms", "externalId": f"+1415555010{i}"}],
+        )
+    query = {"pageSize": 1, "tagIds": f"{vip.pk},{gold.pk}", "channels": "sms,email"}
+    token = client_a.get("/v1/contacts", query).json()["nextPageToken"]
+    same = f"pageSize=1&tagIds={gold.pk}&tagIds={vip.pk}&channels=email&channels=sms"
+    assert client_a.get(f"/v1/contacts?{same}&pageToken={token}").status_code == 200
+    assert_problem(
+        client_a.get("/v1/contacts", {**query, "channels": "sms", "pageToken": token}),
+        400,
+        "invalid_page_token",
+    )
+
+
 def test_list_runs_a_fixed_number_of_queries(client_a, tenant, vip, renewal):
     def queries_for_page(page_size):
         with CaptureQueriesContext(connection) as captured:
@@ -301,10 +447,11 @@ def test_count_reads_only_archived(client_a, people):
         "/v1/contacts/count", {"archived": "false", "search": "bob", "tagIds": "x"}
     ).json() == {"count": 3}
     assert client_a.get("/v1/contacts/count", {"archived": "true"}).json() == {"count": 1}
-    problem = assert_problem(
-        client_a.get("/v1/contacts/count", {"archived": "1"}), 422, "validation_failed"
-    )
-    assert violations(problem) == [("archived", "invalid")]
+    for bad in ["1", "", "TRUE"]:
+        problem = assert_problem(
+            client_a.get("/v1/contacts/count", {"archived": bad}), 422, "validation_failed"
+        )
+        assert violations(problem) == [("archived", "invalid")]
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,16 @@ def test_page_size_default_is_100_and_maximum_500(client_a, tenant):
 
 @pytest.mark.parametrize(
     ("page_size", "code"),
-    [("0", "out_of_range"), ("-3", "out_of_range"), ("ten", "invalid"), ("1.5", "invalid")],
+    [
+        ("0", "out_of_range"),
+        ("-3", "out_of_range"),
+        ("ten", "invalid"),
+        ("1.5", "invalid"),
+        ("", "invalid"),
+        ("５", "invalid"),  # a full-width digit: int() would take it
+        (" 5", "invalid"),
+        ("5\n", "invalid"),
+    ],
 )
 def test_invalid_page_size_is_422(client_a, page_size, code):
     problem = assert_problem(
