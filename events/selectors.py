@@ -16,21 +16,10 @@ class EventsExpired(ApplicationError):
     )
 
 
-def event_feed(
-    *,
-    tenant: Tenant,
-    after: int,
-    limit: int,
-    types: tuple[str, ...] = (),
-    contact_id: str | None = None,
-) -> list[Event]:
-    """Up to `limit` events after `after`, in sequence order. Raises EventsExpired when
-    retention has purged part of what follows `after`."""
-    events = Event.objects.filter(tenant=tenant, sequence__gt=after)
-    if types:
-        events = events.filter(type__in=types)
-    if contact_id is not None:
-        events = events.filter(contact_id=contact_id)
+def event_feed(*, tenant: Tenant, events: QuerySet[Event], after: int, limit: int) -> list[Event]:
+    """The first `limit` of `events` (the tenant's after `after`, filtered: EventFilterSet)
+    in sequence order. Raises EventsExpired when retention has purged part of what
+    follows `after`."""
     page = list(events.order_by("sequence")[:limit])
     # Checked after the read: a purge that ran meanwhile is then seen too.
     if after < event_purged_through(tenant=tenant):
@@ -41,6 +30,10 @@ def event_feed(
 def event_purged_through(*, tenant: Tenant) -> int:
     purged = EventCounter.objects.filter(tenant=tenant).values_list("purged_through", flat=True)
     return purged.first() or 0
+
+
+def event_list(*, tenant: Tenant) -> QuerySet[Event]:
+    return Event.objects.filter(tenant=tenant)
 
 
 def contact_event_list(*, tenant: Tenant, contact_id: str) -> QuerySet[Event]:

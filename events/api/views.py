@@ -6,13 +6,16 @@ from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_
 from flownally_admin.api.schema import problem_responses
 from flownally_admin.api.views import ApiViewSet
 
+from ..filtersets import EventFilterSet
 from ..representation import event_data
-from ..selectors import contact_event_list
-from .serializers import EventHistorySerializer
+from ..selectors import contact_event_list, event_feed
+from .serializers import EventFeedSerializer, EventHistorySerializer
 
 HISTORY_ORDERING = KeysetOrdering(fields=("sequence",), descending=True)
 HISTORY_PAGE_SIZE_DEFAULT = 50
 HISTORY_PAGE_SIZE_MAX = 200
+FEED_PAGE_SIZE_DEFAULT = 100
+FEED_PAGE_SIZE_MAX = 1000
 
 
 @extend_schema(tags=["Contacts"])
@@ -55,3 +58,44 @@ class ContactHistoryViewSet(ApiViewSet):
         if page.next_page_token:
             body["nextPageToken"] = page.next_page_token
         return Response(body)
+
+
+@extend_schema(tags=["Events"])
+class EventViewSet(ApiViewSet):
+    filterset_classes = {"list": EventFilterSet}
+    required_scopes = {"list": "event:list"}
+
+    @extend_schema(
+        operation_id="getEvents",
+        summary="Get events (the sync feed)",
+        description="The workspace's events in ascending `sequence`. Start at `after=0` and "
+        "call again with `nextAfter`: you see every event exactly once and in order, even "
+        "while writers commit concurrently. Events are kept EVENTS_RETENTION_DAYS days; an "
+        "`after` below what was purged is 410 `events_expired`.",
+        parameters=[
+            OpenApiParameter(
+                "pageSize",
+                {"type": "integer", "minimum": 1},
+                description="1–1000, default 100; larger is served as 1000.",
+            )
+        ],
+        responses={
+            200: EventFeedSerializer,
+            **problem_responses("validation_failed", "events_expired"),
+        },
+    )
+    def list(self, request):
+        filters = self.filters(tenant=self.tenant)
+        after = filters.cleaned_data["after"]
+        limit = parse_page_size(
+            request.query_params.get("pageSize"),
+            default=FEED_PAGE_SIZE_DEFAULT,
+            maximum=FEED_PAGE_SIZE_MAX,
+        )
+        events = event_feed(tenant=self.tenant, events=filters.qs, after=after, limit=limit)
+        return Response(
+            {
+                "events": [event_data(event) for event in events],
+                "nextAfter": events[-1].sequence if events else after,
+            }
+        )

@@ -127,7 +127,7 @@ class ApiFilter(Filter):
         return schema
 
 
-class _ParameterField(forms.Field):
+class ParameterField(forms.Field):
     """A form field for one query parameter: None means omitted (→ `default`); any string
     sent, the empty one too, is checked by `parse`."""
 
@@ -155,7 +155,7 @@ class _ParameterField(forms.Field):
 SEARCH_MAX_LENGTH = 200
 
 
-class _SearchField(_ParameterField):
+class _SearchField(ParameterField):
     def parse(self, value):
         term = value.strip()
         if len(term) > SEARCH_MAX_LENGTH:
@@ -177,7 +177,7 @@ class SearchFilter(ApiFilter):
 # --- true / false ---------------------------------------------------------------------
 
 
-class _BooleanField(_ParameterField):
+class _BooleanField(ParameterField):
     def parse(self, value):
         if value not in ("true", "false"):
             raise ValidationError("%(parameter)s must be true or false.", code="invalid")
@@ -194,7 +194,7 @@ class TrueFalseFilter(ApiFilter):
 # --- one of a few words -----------------------------------------------------------------
 
 
-class _ChoiceField(_ParameterField):
+class _ChoiceField(ParameterField):
     def __init__(self, *, choices, **kwargs):
         self.choices = tuple(choices)
         super().__init__(**kwargs)
@@ -227,7 +227,7 @@ class _RepeatedWidget(forms.Widget):
         return data.getlist(name) if hasattr(data, "getlist") else [data[name]]
 
 
-class _ListField(_ParameterField):
+class _ListField(ParameterField):
     widget = _RepeatedWidget
 
     def __init__(self, *, choices=None, **kwargs):
@@ -270,7 +270,7 @@ _RFC3339 = re.compile(
 _MAX_UTC_OFFSET = timedelta(hours=16)
 
 
-class _TimestampField(_ParameterField):
+class _TimestampField(ParameterField):
     def parse(self, value):
         try:
             if not _RFC3339.fullmatch(value):
@@ -315,7 +315,7 @@ class _DeepObjectWidget(forms.Widget):
         return found or None
 
 
-class DeepObjectField(_ParameterField):
+class DeepObjectField(ParameterField):
     """{key: value}; a subclass's `parse` checks them, raising an error about one key with
     `params={"key": …}` (its violation is then on the parameter `name[key]`)."""
 
