@@ -64,6 +64,7 @@ OPERATIONS = [
     ("delete", "/v1/properties/custom-fields/{prop}", None, "custom_field_not_found"),
     ("get", "/v1/contacts/imports/{import}", None, "import_not_found"),
     ("get", "/v1/contacts/imports/{import}/errors.csv", None, "import_not_found"),
+    ("get", "/v1/contacts/{contact}/history", None, "contact_not_found"),
 ]
 
 
@@ -85,6 +86,8 @@ LISTS = [
     ("/v1/contacts/custom-fields", {}),
     ("/v1/properties/custom-fields", {}),
     ("/v1/contacts/count", {}),
+    ("/v1/events", {}),
+    ("/v1/events", {"contactId": "{contact}"}),
 ]
 
 
@@ -92,7 +95,7 @@ LISTS = [
 def test_another_tenants_objects_never_appear_in_lists_searches_or_counts(
     client_a, theirs, path, params
 ):
-    response = client_a.get(path, params)
+    response = client_a.get(path, {k: v.format(**theirs) for k, v in params.items()})
     assert response.status_code == 200
     body = response.content.decode()
     assert SECRET not in body
