@@ -119,6 +119,16 @@ def contact_get(*, tenant: Tenant, contact_id: str) -> Contact:
     return contact
 
 
+def contact_check_live(*, tenant: Tenant, contact_id: str) -> None:
+    """Raise ContactNotFound unless the tenant has this live contact: `contact_get` for a
+    caller that needs only to know (it reads no identities or tags)."""
+    live = is_valid_id(contact_id, "ctc") and (
+        Contact.objects.filter(tenant=tenant, pk=contact_id, deleted_at__isnull=True).exists()
+    )
+    if not live:
+        raise ContactNotFound(f"No contact with id '{contact_id[:64]}'.")
+
+
 def contact_definitions(*, tenant: Tenant) -> list:
     """The live contact-field definitions, in the order values are shown (by name)."""
     return sorted(

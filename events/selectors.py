@@ -1,11 +1,13 @@
 """Reads of the event log: the sync feed and a contact's history."""
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
 from flownally_admin.errors import ApplicationError
 from flownally_admin.tenancy.models import Tenant
 
 from .models import Event, EventCounter
+from .representation import FEED_COLUMNS
 
 
 class EventsExpired(ApplicationError):
@@ -16,11 +18,12 @@ class EventsExpired(ApplicationError):
     )
 
 
-def event_feed(*, tenant: Tenant, events: QuerySet[Event], after: int, limit: int) -> list[Event]:
+def event_feed(*, tenant: Tenant, events: QuerySet[Event], after: int, limit: int) -> list[tuple]:
     """The first `limit` of `events` (the tenant's after `after`, filtered: EventFilterSet)
-    in sequence order. Raises EventsExpired when retention has purged part of what
-    follows `after`."""
-    page = list(events.order_by("sequence")[:limit])
+    in sequence order, as `(*FEED_COLUMNS, data as JSON text)` rows for `event_feed_json`.
+    Raises EventsExpired when retention has purged part of what follows `after`."""
+    rows = events.annotate(data_text=Cast("data", TextField())).order_by("sequence")
+    page = list(rows.values_list(*FEED_COLUMNS, "data_text")[:limit])
     # Checked after the read: a purge that ran meanwhile is then seen too.
     if after < event_purged_through(tenant=tenant):
         raise EventsExpired()

@@ -1,13 +1,14 @@
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from contacts.selectors import contact_get
+from contacts.selectors import contact_check_live
 from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
 from flownally_admin.api.schema import problem_responses
 from flownally_admin.api.views import ApiViewSet
 
 from ..filtersets import EventFilterSet
-from ..representation import event_data
+from ..representation import event_data, event_feed_json
 from ..selectors import contact_event_list, event_feed
 from .serializers import EventFeedSerializer, EventHistorySerializer
 
@@ -42,9 +43,9 @@ class ContactHistoryViewSet(ApiViewSet):
         },
     )
     def list(self, request, id):
-        contact = contact_get(tenant=self.tenant, contact_id=id)
+        contact_check_live(tenant=self.tenant, contact_id=id)
         page = paginate(
-            contact_event_list(tenant=self.tenant, contact_id=contact.pk),
+            contact_event_list(tenant=self.tenant, contact_id=id),
             ordering=HISTORY_ORDERING,
             page_size=parse_page_size(
                 request.query_params.get("pageSize"),
@@ -52,7 +53,7 @@ class ContactHistoryViewSet(ApiViewSet):
                 maximum=HISTORY_PAGE_SIZE_MAX,
             ),
             page_token=request.query_params.get("pageToken"),
-            bound_to={"tenant": self.tenant.pk, "resource": "history", "contact": contact.pk},
+            bound_to={"tenant": self.tenant.pk, "resource": "history", "contact": id},
         )
         body = {"events": [event_data(event) for event in page.items]}
         if page.next_page_token:
@@ -92,10 +93,8 @@ class EventViewSet(ApiViewSet):
             default=FEED_PAGE_SIZE_DEFAULT,
             maximum=FEED_PAGE_SIZE_MAX,
         )
-        events = event_feed(tenant=self.tenant, events=filters.qs, after=after, limit=limit)
-        return Response(
-            {
-                "events": [event_data(event) for event in events],
-                "nextAfter": events[-1].sequence if events else after,
-            }
+        rows = event_feed(tenant=self.tenant, events=filters.qs, after=after, limit=limit)
+        next_after = rows[-1][0] if rows else after
+        return HttpResponse(
+            event_feed_json(rows, next_after), content_type="application/json; charset=utf-8"
         )

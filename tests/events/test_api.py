@@ -188,3 +188,11 @@ def test_the_feed_needs_event_list(make_client, tenant):
     client = make_client(tenant=tenant, scopes=["contact:list"])
     assert_problem(client.get("/v1/events"), 403, "insufficient_scope")
     assert make_client(tenant=tenant, scopes=["event:list"]).get("/v1/events").status_code == 200
+
+
+def test_the_feed_and_history_show_an_event_alike(client_a, log):
+    """The feed passes `data` through as stored; history builds it: the same document."""
+    feed = client_a.get("/v1/events").json()["events"]
+    history = client_a.get(f"/v1/contacts/{log['id']}/history").json()["events"]
+    assert [e for e in feed if e["data"].get("contact", {}).get("id") == log["id"]] == history[::-1]
+    assert client_a.get("/v1/events")["Content-Type"] == "application/json; charset=utf-8"

@@ -72,7 +72,7 @@ def test_retention_purges_a_prefix_and_the_feed_says_expired(tenant, settings, m
     with pytest.raises(EventsExpired):
         event_feed(tenant=tenant, events=event_list(tenant=tenant), after=1, limit=10)
     later = event_list(tenant=tenant).filter(sequence__gt=2)
-    assert [e.sequence for e in event_feed(tenant=tenant, events=later, after=2, limit=10)] == [3]
+    assert [row[0] for row in event_feed(tenant=tenant, events=later, after=2, limit=10)] == [3]
     assert events_purge_expired() == 0
 
 
