@@ -14,12 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.functions import Greatest
 from django.utils import timezone
-from psycopg.types.json import set_json_dumps
 
 from flownally_admin.ids import new_ids
 from flownally_admin.tenancy.models import Tenant
@@ -34,7 +32,7 @@ _COPY_TYPES = {
     "CharField": "varchar",
     "BigIntegerField": "int8",
     "DateTimeField": "timestamptz",
-    "JSONField": "jsonb",
+    "TextField": "text",
     "ForeignKey": "varchar",
 }
 
@@ -92,17 +90,22 @@ def events_record(
 def _copy(events: list[Event]) -> None:
     """Binary COPY: an import records a batch's worth of events at once."""
     fields = Event._meta.concrete_fields
+    data = Event._meta.get_field("data")
     statement = (
         f"COPY {Event._meta.db_table} ({', '.join(f.column for f in fields)}) "
         "FROM STDIN (FORMAT BINARY)"
     )
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own, for COPY
-        set_json_dumps(orjson.dumps, context=raw)
         with connection.wrap_database_errors, raw.copy(statement) as copy:
             copy.set_types([_COPY_TYPES[f.get_internal_type()] for f in fields])
             for event in events:
-                copy.write_row([getattr(event, f.attname) for f in fields])
+                copy.write_row(
+                    [
+                        data.get_prep_value(event.data) if f is data else getattr(event, f.attname)
+                        for f in fields
+                    ]
+                )
 
 
 def event_sequences_take(*, tenant_id: str, count: int) -> int:
