@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from flownally_admin.api.idempotency import OPENAPI_SCHEMA as IDEMPOTENCY_KEY_SCHEMA
 from flownally_admin.api.idempotency import run_idempotently
 from flownally_admin.api.pagination import paginate, parse_page_size
-from flownally_admin.api.schema import BODY_PROBLEMS, problem_responses
+from flownally_admin.api.schema import BODY_PROBLEMS, page_parameters, problem_responses
 from flownally_admin.api.views import ApiViewSet
 
 from ..filtersets import ContactCountFilterSet, ContactFilterSet
@@ -42,10 +42,6 @@ CONTACT_ID = _path("id", "`ctc_…`")
 # method those do not take answers 405 there.
 BY_ID_PROBLEMS = ("contact_not_found", "method_not_allowed")
 CONTACT_ID_PARAM = _path("contactId", "`ctc_…`")
-PAGE_PARAMETERS = [
-    OpenApiParameter("pageSize", int, description="1–200, default 50; larger is served as 200."),
-    OpenApiParameter("pageToken", str, description="`nextPageToken` of the previous page."),
-]
 
 
 @extend_schema(tags=["Contacts"])
@@ -74,7 +70,7 @@ class ContactViewSet(ApiViewSet):
     @extend_schema(
         operation_id="getContacts",
         summary="Get contacts",
-        parameters=PAGE_PARAMETERS,
+        parameters=page_parameters(default=PAGE_SIZE_DEFAULT, maximum=PAGE_SIZE_MAX),
         responses={
             200: ContactsResponseSerializer,
             **problem_responses("validation_failed", "invalid_page_token"),

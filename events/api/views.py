@@ -4,7 +4,7 @@ from rest_framework.response import Response
 
 from contacts.selectors import contact_check_live
 from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
-from flownally_admin.api.schema import problem_responses
+from flownally_admin.api.schema import page_parameters, problem_responses
 from flownally_admin.api.views import ApiViewSet
 
 from ..filtersets import EventFilterSet
@@ -30,12 +30,7 @@ class ContactHistoryViewSet(ApiViewSet):
         "readable in the feed (`GET /events?contactId=`).",
         parameters=[
             OpenApiParameter("id", str, OpenApiParameter.PATH, description="`ctc_…`"),
-            OpenApiParameter(
-                "pageSize",
-                {"type": "integer", "minimum": 1},
-                description="1–200, default 50; larger is served as 200.",
-            ),
-            OpenApiParameter("pageToken", str, description="`nextPageToken` of the last page."),
+            *page_parameters(default=HISTORY_PAGE_SIZE_DEFAULT, maximum=HISTORY_PAGE_SIZE_MAX),
         ],
         responses={
             200: EventHistorySerializer,
@@ -73,13 +68,7 @@ class EventViewSet(ApiViewSet):
         "call again with `nextAfter`: you see every event exactly once and in order, even "
         "while writers commit concurrently. Events are kept EVENTS_RETENTION_DAYS days; an "
         "`after` below what was purged is 410 `events_expired`.",
-        parameters=[
-            OpenApiParameter(
-                "pageSize",
-                {"type": "integer", "minimum": 1},
-                description="1–1000, default 100; larger is served as 1000.",
-            )
-        ],
+        parameters=[page_parameters(default=FEED_PAGE_SIZE_DEFAULT, maximum=FEED_PAGE_SIZE_MAX)[0]],
         responses={
             200: EventFeedSerializer,
             **problem_responses("validation_failed", "events_expired"),

@@ -72,6 +72,19 @@ class FilterSetParameters(DjangoFilterExtension):
         ]
 
 
+def page_parameters(*, default: int, maximum: int) -> list[OpenApiParameter]:
+    """`pageSize` and `pageToken` of a keyset-paged list, with the bounds the server
+    enforces (`parse_page_size`)."""
+    return [
+        OpenApiParameter(
+            "pageSize",
+            {"type": "integer", "minimum": 1, "default": default},
+            description=f"1–{maximum}, default {default}; larger is served as {maximum}.",
+        ),
+        OpenApiParameter("pageToken", str, description="`nextPageToken` of the previous page."),
+    ]
+
+
 def problem_responses(*codes: str) -> dict[tuple[int, str], OpenApiResponse]:
     """Responses for the given problem codes plus the ones every operation can answer."""
     every = (

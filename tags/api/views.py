@@ -3,7 +3,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from flownally_admin.api.pagination import KeysetOrdering, paginate, parse_page_size
-from flownally_admin.api.schema import BODY_PROBLEMS, problem_responses
+from flownally_admin.api.schema import BODY_PROBLEMS, page_parameters, problem_responses
 from flownally_admin.api.views import ApiViewSet
 
 from ..filtersets import TagFilterSet
@@ -26,10 +26,7 @@ class TagViewSet(ApiViewSet):
         operation_id="listTags",
         summary="List tags",
         description="The workspace's tags ordered by name (case-insensitive), in pages.",
-        parameters=[
-            OpenApiParameter("pageSize", int, description="1–500, default 100."),
-            OpenApiParameter("pageToken", str, description="`nextPageToken` of the last page."),
-        ],
+        parameters=page_parameters(default=TAG_PAGE_SIZE_DEFAULT, maximum=TAG_PAGE_SIZE_MAX),
         responses={
             200: TagsResponseSerializer,
             **problem_responses("validation_failed", "invalid_page_token"),

@@ -154,7 +154,7 @@ def test_filter_parameters_are_documented_from_the_filtersets():
 
     contacts = parameters("/v1/contacts")
     assert {name: p["schema"] for name, p in contacts.items()} == {
-        "pageSize": {"type": "integer"},
+        "pageSize": {"type": "integer", "minimum": 1, "default": 50},
         "pageToken": {"type": "string"},
         "search": {"type": "string", "maxLength": 200},
         "customFields": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -187,3 +187,13 @@ def test_filter_parameters_are_documented_from_the_filtersets():
     assert list(count) == ["archived"]
     assert count["archived"]["schema"] == {"type": "boolean", "default": False}
     assert parameters("/v1/tags")["search"]["schema"] == {"type": "string", "maxLength": 200}
+    for path, default in [
+        ("/v1/tags", 100),
+        ("/v1/events", 100),
+        ("/v1/contacts/{id}/history", 50),
+    ]:
+        assert parameters(path)["pageSize"]["schema"] == {
+            "type": "integer",
+            "minimum": 1,
+            "default": default,
+        }
