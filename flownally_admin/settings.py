@@ -199,7 +199,9 @@ IMPORT_BATCH_ROWS = env.int("IMPORT_BATCH_ROWS", default=10_000)
 # of the worker instead of a thread (contacts/importing/checking.py).
 IMPORT_CHECK_PROCESS_BYTES = env.int("IMPORT_CHECK_PROCESS_BYTES", default=2 * 1024 * 1024)
 IMPORT_MAX_CONCURRENT = env.int("IMPORT_MAX_CONCURRENT", default=3)  # queued or running, per tenant
-IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=120)
+# A running import's worker renews its lease every quarter of this; a lease that lapses
+# (the worker died) lets the sweep below hand the import to another worker.
+IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=20)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -223,10 +225,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Imports run on their own queue so long files never hold up short tasks.
 CELERY_TASK_ROUTES = {"contacts.tasks.contact_import_run_task": {"queue": "imports"}}
 CELERY_BEAT_SCHEDULE = {
-    # Imports whose worker died (and whose message is not redelivered soon) are resumed.
+    # Imports whose worker died are resumed: within a lease (20 s) and this period.
     "resume-stale-contact-imports": {
         "task": "contacts.tasks.contact_import_resume_stale_task",
-        "schedule": 30.0,
+        "schedule": 5.0,
     },
     # Contact counts are sums of deltas; fold crowded buckets so a count stays one short read.
     "compact-contact-counts": {

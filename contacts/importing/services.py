@@ -11,6 +11,7 @@ and `contact_import_resume_stale` hands the job to another worker.
 import gc
 import logging
 import os
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -20,7 +21,15 @@ from functools import partial
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -112,10 +121,19 @@ def contact_import_run(*, import_id: str) -> None:
     if imp is None:
         return
     try:
-        with _no_cyclic_collection(), event_origin(actor_id=imp.created_by, source=Source.IMPORT):
+        with (
+            _no_cyclic_collection(),
+            _lease_heartbeat(imp, worker),
+            event_origin(actor_id=imp.created_by, source=Source.IMPORT),
+        ):
             _run(imp, worker)
     except LeaseLost:
         logger.warning("Import %s: lease lost to another worker; stopping", import_id)
+    except (OperationalError, InterfaceError):
+        # The database went away under the import: nothing of the batch in flight was
+        # committed. Hand the import back at once; the sweep resumes it from its checkpoint.
+        logger.warning("Import %s: database connection lost; handing it back", import_id)
+        _hand_back(imp, worker)
     except ImportLimitExceeded as exc:
         _fail(imp, worker, exc.code, exc.message)
     except Exception:
@@ -160,6 +178,49 @@ def _no_cyclic_collection():
         if was_enabled:
             gc.enable()
             gc.collect()
+
+
+@contextmanager
+def _lease_heartbeat(imp: ContactImport, worker: str):
+    """Renew the lease every quarter of its length from a thread of its own, so that a
+    short lease (a crash is noticed within seconds) never lapses under a live worker
+    that is busy with a long step. Not inside an outer transaction (tests, eager tasks):
+    another connection could not see the import there."""
+    if connection.in_atomic_block:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(settings.IMPORT_LEASE_SECONDS / 4):
+                ContactImport.objects.filter(pk=imp.pk, lease_owner=worker).update(
+                    lease_expires_at=_lease_until()
+                )
+        except DatabaseError:
+            logger.warning("Import %s: lease heartbeat stopped", imp.pk, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"lease-{imp.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _hand_back(imp: ContactImport, worker: str) -> None:
+    """Let the lease lapse now, on a fresh connection, so the sweep takes the import up
+    again; if the database is still away, the lease lapses by itself."""
+    connection.close()
+    try:
+        ContactImport.objects.filter(pk=imp.pk, lease_owner=worker).update(
+            lease_expires_at=timezone.now()
+        )
+    except DatabaseError:
+        logger.warning("Import %s: could not hand back yet; its lease will lapse", imp.pk)
 
 
 def _lease_until():

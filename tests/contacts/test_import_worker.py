@@ -136,3 +136,39 @@ def test_racing_imports_with_overlapping_people_never_create_duplicates(make_cli
     first, second = (ContactImport.objects.get(pk=i) for i in imports)
     assert first.created_count + second.created_count == len(emails)
     assert {first.status, second.status} == {"completed"}
+
+
+def test_an_import_whose_database_connections_die_is_handed_back_and_completes(
+    clean_outcome, make_client
+):
+    from django.db import connection
+
+    client = make_client(tenant=TenantFactory())
+    # A lease far longer than the wait below: only a hand-back can end it in time.
+    worker = start_worker(queue="imports", env={**WORKER_ENV, "IMPORT_LEASE_SECONDS": "300"})
+    try:
+        import_id = _upload(client, _csv(3000))
+        wait_until(
+            lambda: ContactImport.objects.get(pk=import_id).processed_rows >= 500,
+            timeout=120,
+            what="500 processed rows",
+        )
+        with connection.cursor() as cursor:  # as a database restart would
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        # The worker gives the import back at once rather than marking it failed...
+        wait_until(
+            lambda: ContactImport.objects.get(pk=import_id).lease_expires_at < timezone.now(),
+            timeout=30,
+            what="the import to be handed back",
+        )
+        assert ContactImport.objects.get(pk=import_id).status == "running"
+        # ...and the sweep hands it to a worker (here the same one, reconnected).
+        assert contact_import_resume_stale() == [import_id]
+        wait_until(lambda: _finished(import_id), timeout=120, what="the resumed import")
+    finally:
+        stop_worker(worker)
+    assert ContactImport.objects.get(pk=import_id).status == "completed"
+    assert import_outcome(import_id) == clean_outcome
