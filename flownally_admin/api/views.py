@@ -30,7 +30,7 @@ class ApiViewSet(viewsets.ViewSet):
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head"]
     content_negotiation_class = JsonOnlyNegotiation
-    required_scopes: dict[str, str] = {}
+    required_scopes: dict[str, str | tuple[str, ...]] = {}
 
     @property
     def tenant(self):
