@@ -16,9 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.lookups import Exact
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from events.services import NewEvent, events_record
@@ -80,29 +79,32 @@ def contact_duplicates(*, tenant: Tenant, contact_id: str) -> list[Duplicate]:
 
 def _key_holders(tenant: Tenant, contact: Contact):
     """(kind, [(contact id, created at)]) per lookup: by the custom field through its
-    (tenant, value) index, by identity through `uniq_live_identity`."""
+    (tenant, value) index, the oldest few; by identity through `uniq_live_identity`,
+    which holds each address once."""
     identities = contact_identities(contact)
-    live = Contact.objects.filter(tenant=tenant, deleted_at__isnull=True)
-    wanted = DUPLICATES_MAX + 1  # the contact itself may be among them
     for kind, field, channels in _KEYS:
         values = {i.external_id for i in identities if i.channel in channels}
         if contact.custom_fields.get(field):
             values.add(contact.custom_fields[field])
         if not values:
             continue
-        # Equality on the text, as the index is on it; an OR of them (`__in` on a JSON key
-        # would compare JSON on SQLite).
-        stored = KeyTextTransform(field, "custom_fields")
-        by_value = live.filter(Q(*(Exact(stored, value) for value in values), _connector=Q.OR))
-        yield kind, by_value.order_by("created_at", "pk").values_list("pk", "created_at")[:wanted]
+        # The generic lookup: the text, as the index has it (a JSON key's own `__in`
+        # compares JSON on SQLite).
+        by_value = Contact.objects.filter(
+            In(KeyTextTransform(field, "custom_fields"), sorted(values)),
+            tenant=tenant,
+            deleted_at__isnull=True,
+        ).order_by("created_at", "pk")
+        # One more than shown: the contact itself may be among them.
+        yield kind, by_value.values_list("pk", "created_at")[: DUPLICATES_MAX + 1]
         by_identity = Identity.objects.filter(
             tenant=tenant,
             active=True,
             channel__in=channels,
             external_id__in=values,
             contact__deleted_at__isnull=True,
-        ).order_by("contact__created_at", "contact_id")
-        yield kind, by_identity.values_list("contact_id", "contact__created_at")[:wanted]
+        )
+        yield kind, by_identity.values_list("contact_id", "contact__created_at")
 
 
 def contact_merge(
