@@ -70,13 +70,19 @@ class MergedIdentityHeld(IdentityConflict):
 
     def __init__(self, contact: Contact, conflict: IdentityConflict):
         super().__init__(conflict.identity, conflict.holder_id, conflict.field)
-        ApplicationError.__init__(
-            self,
-            f"{contact} was merged into contact {contact.merged_into_id}, and its "
-            f"{conflict.identity.channel} identity '{conflict.identity.external_id}' lives on "
-            f"contact {conflict.holder_id} now. Remove the identity there (or delete that "
-            "contact) before restoring this one.",
-        )
+        target = f"{contact.merged_into} ({contact.merged_into_id})"
+        identity = f"{conflict.identity.channel} identity '{conflict.identity.external_id}'"
+        if conflict.holder_id == contact.merged_into_id:
+            detail = (
+                f"It was merged into {target}, which still holds its {identity}. Remove the "
+                f"identity from {contact.merged_into} (or delete it) before restoring this one."
+            )
+        else:
+            detail = (
+                f"It was merged into {target}; its {identity} is now held by contact "
+                f"{conflict.holder_id}. Free that identity before restoring this one."
+            )
+        ApplicationError.__init__(self, detail)
 
 
 class ContactAlreadyArchived(Conflict):

@@ -39,9 +39,9 @@ def test_a_merged_contact_cannot_be_restored_while_its_target_holds_its_identiti
         contact_restore(tenant=tenant, contact_id=source.pk)
     assert refused.value.holder_id == target.pk
     assert refused.value.detail == (
-        f"Source was merged into contact {target.pk}, and its whatsapp identity "
-        f"'+14155550101' lives on contact {target.pk} now. Remove the identity there (or "
-        "delete that contact) before restoring this one."
+        f"It was merged into Target ({target.pk}), which still holds its whatsapp identity "
+        "'+14155550101'. Remove the identity from Target (or delete it) before restoring this "
+        "one."
     )
     assert Contact.objects.get(pk=source.pk).merged_into_id == target.pk
 
