@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import In
 from django.utils import timezone
@@ -61,13 +62,14 @@ class Duplicate:
 
 def contact_duplicates(*, tenant: Tenant, contact_id: str) -> list[Duplicate]:
     """Live contacts sharing an e-mail or phone with this one, oldest first, at most
-    DUPLICATES_MAX: each key's holders come from its index, the first few of each."""
+    DUPLICATES_MAX. Two index lookups, whatever the number of keys: one by value (the
+    oldest few holders), one by identity (each address is held once)."""
     contact = contact_get(tenant=tenant, contact_id=contact_id)
+    keys = _match_keys(contact)
     found: dict[str, tuple] = {}
-    for kind, holders in _key_holders(tenant, contact):
-        for pk, created_at in holders:
-            if pk != contact.pk:
-                found.setdefault(pk, (created_at, set()))[1].add(kind)
+    for pk, created_at, kind in _key_holders(tenant, keys):
+        if pk != contact.pk:
+            found.setdefault(pk, (created_at, set()))[1].add(kind)
     oldest = sorted(found.items(), key=lambda item: (item[1][0], item[0]))[:DUPLICATES_MAX]
     contacts = contact_queryset(tenant=tenant).in_bulk([pk for pk, _ in oldest])
     return [
@@ -77,34 +79,53 @@ def contact_duplicates(*, tenant: Tenant, contact_id: str) -> list[Duplicate]:
     ]
 
 
-def _key_holders(tenant: Tenant, contact: Contact):
-    """(kind, [(contact id, created at)]) per lookup: by the custom field through its
-    (tenant, value) index, the oldest few; by identity through `uniq_live_identity`,
-    which holds each address once."""
+def _match_keys(contact: Contact) -> dict[str, set[str]]:
+    """`{kind: values}` of a contact from `contact_queryset`, for the kinds it has."""
     identities = contact_identities(contact)
+    keys = {}
     for kind, field, channels in _KEYS:
         values = {i.external_id for i in identities if i.channel in channels}
         if contact.custom_fields.get(field):
             values.add(contact.custom_fields[field])
-        if not values:
-            continue
-        # The generic lookup: the text, as the index has it (a JSON key's own `__in`
-        # compares JSON on SQLite).
-        by_value = Contact.objects.filter(
-            In(KeyTextTransform(field, "custom_fields"), sorted(values)),
-            tenant=tenant,
-            deleted_at__isnull=True,
-        ).order_by("created_at", "pk")
-        # One more than shown: the contact itself may be among them.
-        yield kind, by_value.values_list("pk", "created_at")[: DUPLICATES_MAX + 1]
-        by_identity = Identity.objects.filter(
-            tenant=tenant,
-            active=True,
-            channel__in=channels,
-            external_id__in=values,
-            contact__deleted_at__isnull=True,
-        )
-        yield kind, by_identity.values_list("contact_id", "contact__created_at")
+        if values:
+            keys[kind] = values
+    return keys
+
+
+def _key_holders(tenant: Tenant, keys: dict[str, set[str]]):
+    """(contact id, created at, kind) of the contacts holding any of the keys."""
+    if not keys:
+        return
+    by_value, texts = Q(), {}
+    for kind, field, _ in _KEYS:
+        if kind in keys:
+            # The generic lookup, on the text as the index has it (a JSON key's own `__in`
+            # compares JSON on SQLite).
+            texts[kind] = KeyTextTransform(field, "custom_fields")
+            by_value |= Q(In(texts[kind], sorted(keys[kind])))
+    holders = (
+        Contact.objects.filter(by_value, tenant=tenant, deleted_at__isnull=True)
+        .annotate(**texts)
+        .order_by("created_at", "pk")
+        .values_list("pk", "created_at", *texts)
+    )
+    # One more than shown: the contact itself may be among them.
+    for pk, created_at, *values in holders[: DUPLICATES_MAX + 1]:
+        for kind, value in zip(texts, values, strict=True):
+            if value in keys[kind]:
+                yield pk, created_at, kind
+    channels = {kind: channels for kind, _, channels in _KEYS if kind in keys}
+    identities = Identity.objects.filter(
+        tenant=tenant,
+        active=True,
+        channel__in=[channel for group in channels.values() for channel in group],
+        external_id__in=set().union(*keys.values()),
+        contact__deleted_at__isnull=True,
+    ).values_list("contact_id", "contact__created_at", "channel", "external_id")
+    for pk, created_at, channel, external_id in identities:
+        for kind, group in channels.items():
+            if channel in group and external_id in keys[kind]:
+                yield pk, created_at, kind
 
 
 def contact_merge(

@@ -173,13 +173,13 @@ def test_duplicates_are_found_through_the_matching_indexes(tenant):
             cursor.execute(f"EXPLAIN {sql}")
             plans.append("\n".join(row[0] for row in cursor.fetchall()))
     probes = [
-        ("contact_by_email", "cf_email"),
-        ("uniq_live_identity", "external_id"),
-        ("contact_by_phone", "cf_phone"),
-        ("uniq_live_identity", "external_id"),
+        {"contact_by_email": "cf_email", "contact_by_phone": "cf_phone"},
+        {"uniq_live_identity": "external_id"},
     ]
     assert len(plans) == len(probes)
-    for plan, (index, column) in zip(plans, probes, strict=True):
-        assert f"Index Scan using {index}" in plan, plan
-        assert any("Index Cond" in line and column in line for line in plan.splitlines()), plan
+    for plan, indexes in zip(plans, probes, strict=True):
+        lines = plan.splitlines()
         assert "Seq Scan" not in plan, plan
+        for index, column in indexes.items():
+            at = next(i for i, line in enumerate(lines) if index in line and "Scan" in line)
+            assert "Index Cond" in lines[at + 1] and column in lines[at + 1], plan
