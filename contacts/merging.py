@@ -157,12 +157,8 @@ def contact_merge(
     _ensure_live(tenant, ids)
     with transaction.atomic():
         if not preview:
-            list(
-                Contact.objects.select_for_update()
-                .filter(tenant=tenant, pk__in=ids, deleted_at__isnull=True)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
+            _lock_in_id_order(tenant, ids)
+        # Read after locking: what a concurrent writer committed meanwhile is seen.
         contacts = contact_queryset(tenant=tenant).in_bulk(ids)
         gone = [contact_id for contact_id in ids if contact_id not in contacts]
         if gone:
@@ -245,6 +241,16 @@ def _ensure_live(tenant: Tenant, ids: list[str]) -> None:
     for contact_id in ids:
         if contact_id not in live:
             raise contact_not_found(tenant=tenant, contact_id=contact_id)
+
+
+def _lock_in_id_order(tenant: Tenant, ids: list[str]) -> None:
+    """Lock the live ones of these contacts, in id order: every merge takes its locks in
+    the same order, so merges sharing contacts wait for each other instead of deadlocking
+    (the other services lock one contact at a time)."""
+    locked = Contact.objects.select_for_update().filter(
+        tenant=tenant, pk__in=ids, deleted_at__isnull=True
+    )
+    list(locked.order_by("pk").values_list("pk", flat=True))
 
 
 def _merged(target, sources, contacts, pick_name, pick_custom_fields, definitions) -> Contact:
