@@ -71,6 +71,18 @@ class Contact(models.Model):
     # The import that created the contact, if one did: in `create` mode a later row
     # matching it is a `duplicate_in_file`, not a `duplicate`.
     source_import_id = models.CharField(max_length=30, blank=True, default="", editable=False)
+    # The contact a merge folded this one into (set with `deleted_at`): a GET of it says
+    # where it went. No constraint and no index: only ever read through this row.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+        editable=False,
+    )
 
     class Meta:
         constraints = [

@@ -42,6 +42,31 @@ class ContactNotFound(NotFound):
     code = "contact_not_found"
     default_detail = "No such contact."
 
+    def __init__(self, detail: str | None = None, *, merged_into: str | None = None):
+        self.merged_into = merged_into
+        super().__init__(detail)
+
+    def members(self) -> dict:
+        return {"mergedInto": self.merged_into} if self.merged_into else {}
+
+
+def contact_not_found(*, tenant: Tenant, contact_id: str) -> ContactNotFound:
+    """The error for an id that names no live contact; for one that a merge folded into
+    another, it says which (one more query, on this path only)."""
+    merged_into = None
+    if is_valid_id(contact_id, "ctc"):
+        merged_into = (
+            Contact.objects.filter(tenant=tenant, pk=contact_id, deleted_at__isnull=False)
+            .values_list("merged_into_id", flat=True)
+            .first()
+        )
+    if merged_into:
+        return ContactNotFound(
+            f"Contact '{contact_id}' was merged into contact '{merged_into}'.",
+            merged_into=merged_into,
+        )
+    return ContactNotFound(f"No contact with id '{contact_id[:64]}'.")
+
 
 class IdentityRef(NamedTuple):
     id: str
@@ -115,7 +140,7 @@ def contact_get(*, tenant: Tenant, contact_id: str) -> Contact:
     if is_valid_id(contact_id, "ctc"):
         contact = contact_queryset(tenant=tenant).filter(pk=contact_id).first()
     if contact is None:
-        raise ContactNotFound(f"No contact with id '{contact_id[:64]}'.")
+        raise contact_not_found(tenant=tenant, contact_id=contact_id)
     return contact
 
 

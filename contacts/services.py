@@ -18,7 +18,13 @@ from tags.services import tags_hold
 
 from .models import Contact, ContactCountDelta, ContactTag, Identity
 from .representation import contact_changes, contact_data
-from .selectors import ContactNotFound, contact_definitions, contact_get, contact_search_text
+from .selectors import (
+    ContactNotFound,
+    contact_definitions,
+    contact_get,
+    contact_not_found,
+    contact_search_text,
+)
 from .validation import (
     ContactRules,
     IdentityInput,
@@ -56,6 +62,27 @@ class IdentityConflict(Conflict):
             f"The {identity.channel} identity '{identity.external_id}' already belongs to "
             f"contact {holder_id}."
         )
+
+
+class MergedIdentityHeld(IdentityConflict):
+    """A merged contact's identity still lives on a live contact, most likely the one it
+    was merged into: restoring it would take the identity away from there."""
+
+    def __init__(self, contact: Contact, conflict: IdentityConflict):
+        super().__init__(conflict.identity, conflict.holder_id, conflict.field)
+        target = f"{contact.merged_into} ({contact.merged_into_id})"
+        identity = f"{conflict.identity.channel} identity '{conflict.identity.external_id}'"
+        if conflict.holder_id == contact.merged_into_id:
+            detail = (
+                f"It was merged into {target}, which still holds its {identity}. Remove the "
+                f"identity from {contact.merged_into} (or delete it) before restoring this one."
+            )
+        else:
+            detail = (
+                f"It was merged into {target}; its {identity} is now held by contact "
+                f"{conflict.holder_id}. Free that identity before restoring this one."
+            )
+        ApplicationError.__init__(self, detail)
 
 
 class ContactAlreadyArchived(Conflict):
@@ -243,7 +270,10 @@ def contact_delete(*, tenant: Tenant, contact_id: str) -> None:
 
 
 def contact_restore(*, tenant: Tenant, contact_id: str) -> Contact:
-    """Bring back a soft-deleted contact, provided nobody has claimed its identities since."""
+    """Bring back a soft-deleted contact, provided nobody has claimed its identities since.
+
+    A merged contact kept inactive copies of the identities it gave its target
+    (contacts.merging): while the target holds them, it cannot come back."""
     with transaction.atomic():
         contact = (
             Contact.objects.select_for_update()
@@ -255,10 +285,15 @@ def contact_restore(*, tenant: Tenant, contact_id: str) -> Contact:
         identities = [
             IdentityInput(i.channel, i.external_id, i.metadata) for i in contact.identities.all()
         ]
-        _ensure_identities_free(tenant, identities, contact_id=contact.pk)
+        try:
+            _ensure_identities_free(tenant, identities, contact_id=contact.pk)
+        except IdentityConflict as conflict:
+            if contact.merged_into_id:
+                raise MergedIdentityHeld(contact, conflict) from None
+            raise
         contact.identities.update(active=True)
-        contact.deleted_at = None
-        _touch(contact, "deleted_at")
+        contact.deleted_at, contact.merged_into = None, None
+        _touch(contact, "deleted_at", "merged_into")
         contact_count_add(tenant=tenant, archived=contact.archived, delta=1)
         contact = _record_contact(tenant, EventType.CONTACT_RESTORED, contact.pk)
     return contact
@@ -347,12 +382,18 @@ def _lock(tenant: Tenant, contact_id: str, if_match: str | None = None) -> Conta
             .first()
         )
     if contact is None:
-        raise ContactNotFound(f"No contact with id '{contact_id[:64]}'.")
+        raise contact_not_found(tenant=tenant, contact_id=contact_id)
+    contact_check_etag(contact, if_match)
+    return contact
+
+
+def contact_check_etag(contact: Contact, if_match: str | None) -> None:
+    """Raise PreconditionFailed unless `if_match` (absent, `*` or a list of ETags) accepts
+    the contact as it is now."""
     if if_match is not None and if_match.strip() != "*":
         accepted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
         if contact.etag not in accepted:
             raise PreconditionFailed()
-    return contact
 
 
 def _picture(tenant: Tenant, contact_id: str) -> dict:

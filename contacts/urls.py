@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .api.imports import ContactImportUploadViewSet, ContactImportViewSet
+from .api.merge import ContactMergeViewSet
 from .api.views import ContactViewSet
 
 
@@ -34,6 +35,16 @@ urlpatterns = [
     ),
     path("contacts/<str:id>/archive", _view({"post": "archive"}), name="contact-archive"),
     path("contacts/<str:id>/unarchive", _view({"post": "unarchive"}), name="contact-unarchive"),
+    path(
+        "contacts/<str:id>/duplicates",
+        ContactMergeViewSet.as_view({"get": "duplicates"}),
+        name="contact-duplicates",
+    ),
+    path(
+        "contacts/<str:id>/merge",
+        ContactMergeViewSet.as_view({"post": "merge"}),
+        name="contact-merge",
+    ),
     path(
         "contacts/<str:contactId>/custom-fields/<str:customFieldId>",
         _view({"put": "set_custom_field"}),

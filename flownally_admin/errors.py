@@ -30,6 +30,11 @@ class ApplicationError(Exception):
         """HTTP headers the error implies (Retry-After, say); services name no HTTP otherwise."""
         return {}
 
+    def members(self) -> dict:
+        """Members of the problem body beyond the standard ones (a merged contact's
+        `mergedInto`, say)."""
+        return {}
+
 
 class ValidationFailed(ApplicationError):
     code = "validation_failed"

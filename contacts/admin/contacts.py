@@ -26,6 +26,7 @@ from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
 from tags.models import Tag
 
+from ..merging import contact_duplicates
 from ..models import Channel, Contact, Identity
 from ..selectors import contact_definitions, contact_search
 from ..services import (
@@ -46,8 +47,10 @@ from .contact_forms import (
     show_service_error,
 )
 from .history import contact_timeline
+from .merge import MERGE_SELECTED_MAX, merge_url, merge_view
 
 COUNT_CAP = 10_000
+REFUSALS_SHOWN = 10
 
 
 class CappedCountPaginator(Paginator):
@@ -141,7 +144,15 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     action_form = ContactActionForm
-    actions = ["archive", "unarchive", "add_tag", "remove_tag", "soft_delete", "restore"]
+    actions = [
+        "archive",
+        "unarchive",
+        "add_tag",
+        "remove_tag",
+        "soft_delete",
+        "restore",
+        "merge_selected",
+    ]
     change_list_template = "admin/contacts/contact/change_list.html"
 
     def get_queryset(self, request):
@@ -202,19 +213,21 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     # --- actions: each goes through the service, contact by contact -------------------
 
     def _apply(self, request, queryset, label, change):
-        changed, skipped = 0, 0
+        changed, refusals = 0, []
         for contact in queryset.select_related("tenant"):
             try:
                 with transaction.atomic():
                     change(contact)
                 changed += 1
                 self.log_change(request, contact, label)
-            except ApplicationError:
-                skipped += 1
+            except ApplicationError as exc:
+                refusals.append(f"{contact}: {exc.detail}")
         message = f"{label}: {changed} contact{'s' if changed != 1 else ''} changed"
-        if skipped:
-            message += f", {skipped} left as they were"
+        if refusals:
+            message += f", {len(refusals)} left as they were"
         self.message_user(request, message + ".", messages.SUCCESS)
+        for refusal in refusals[:REFUSALS_SHOWN]:  # why, in the services' own words
+            self.message_user(request, refusal, messages.WARNING)
 
     @admin.action(description="Archive selected contacts")
     def archive(self, request, queryset):
@@ -271,6 +284,18 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             lambda c: contact_restore(tenant=c.tenant, contact_id=c.pk),
         )
 
+    @admin.action(description="Merge selected contacts (2 to 10)")
+    def merge_selected(self, request, queryset):
+        """To the merge screen, the oldest contact preselected as the one kept."""
+        live = queryset.filter(deleted_at__isnull=True).order_by("created_at", "pk")
+        ids = list(live.values_list("pk", flat=True)[: MERGE_SELECTED_MAX + 1])
+        if not 2 <= len(ids) <= MERGE_SELECTED_MAX:
+            self.message_user(
+                request, f"Select 2 to {MERGE_SELECTED_MAX} live contacts to merge.", messages.ERROR
+            )
+            return None
+        return HttpResponseRedirect(merge_url(ids))
+
     # --- history: the contact's events ---------------------------------------------
 
     def history_view(self, request, object_id, extra_context=None):
@@ -305,8 +330,10 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         edit = self.admin_site.admin_view(self.edit_view)
+        merge = self.admin_site.admin_view(lambda request: merge_view(self, request))
         return [
             path("add/", edit, name="{}_{}_add".format(*info)),
+            path("merge/", merge, name="{}_{}_merge".format(*info)),
             path("<path:object_id>/change/", edit, name="{}_{}_change".format(*info)),
             *super().get_urls(),
         ]
@@ -373,6 +400,7 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "formset": formset,
             "custom_fields": [form[name] for name in form.custom_field_names()],
             "media": self.media + form.media + formset.media,
+            "duplicates": _duplicates_panel(contact) if contact else None,
         }
         return TemplateResponse(request, "admin/contacts/contact/edit.html", context)
 
@@ -402,3 +430,17 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             return None
         self.message_user(request, f"Saved {saved}.", messages.SUCCESS)
         return saved
+
+
+def _duplicates_panel(contact: Contact) -> dict:
+    """The contact page's "Possible duplicates": each with a link to merge it into this
+    contact, and one to merge as many as a merge screen takes."""
+    duplicates = contact_duplicates(tenant=contact.tenant, contact_id=contact.pk)
+    return {
+        "rows": [(d, merge_url([contact.pk, d.contact.pk])) for d in duplicates],
+        "merge_all_url": merge_url(
+            [contact.pk, *(d.contact.pk for d in duplicates[: MERGE_SELECTED_MAX - 1])]
+        )
+        if len(duplicates) > 1
+        else None,
+    }

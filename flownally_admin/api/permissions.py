@@ -22,7 +22,8 @@ class HasOperationScope(IsApiPrincipal):
     """Allow a request when the key holds the scope the view declares for the action.
 
     Views declare `required_scopes = {"list": "tag:list", "create": "tag:create", …}`
-    keyed by viewset action (or by lower-case HTTP method for plain APIViews).
+    keyed by viewset action (or by lower-case HTTP method for plain APIViews); an
+    action that needs several scopes (a merge updates and deletes) names a tuple.
     An action without a declared scope fails closed.
     """
 
@@ -34,6 +35,10 @@ class HasOperationScope(IsApiPrincipal):
         scope = getattr(view, "required_scopes", {}).get(action)
         if scope is None:
             raise ImproperlyConfigured(f"{type(view).__name__} declares no scope for {action!r}")
-        if scope not in request.user.scopes:
-            raise InsufficientScope(f"This operation needs the '{scope}' scope.")
+        needed = (scope,) if isinstance(scope, str) else scope
+        missing = [name for name in needed if name not in request.user.scopes]
+        if missing:
+            names = " and ".join(f"'{name}'" for name in missing)
+            plural = "s" if len(missing) > 1 else ""
+            raise InsufficientScope(f"This operation needs the {names} scope{plural}.")
         return True

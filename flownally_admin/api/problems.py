@@ -121,6 +121,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     "method_not_allowed": ProblemType(
         405, "Method not allowed", "This path does not support that HTTP method."
     ),
+    "merge_conflict": ProblemType(
+        409,
+        "Merge conflict",
+        "A contact of this merge was merged or deleted by another request while this one "
+        "waited for it. Nothing was changed; read the contacts again before retrying.",
+    ),
     "events_expired": ProblemType(
         410,
         "Events expired",
@@ -180,6 +186,7 @@ def problem_response(
     detail: str | None = None,
     violations: list[FieldViolation] | None = None,
     headers: dict[str, str] | None = None,
+    members: dict | None = None,
 ) -> JsonResponse:
     problem_type = PROBLEM_TYPES[code]
     body = {
@@ -190,6 +197,7 @@ def problem_response(
         "instance": request.path,
         "code": code,
         "traceId": traceparent_for(request),
+        **(members or {}),
     }
     if violations is not None:
         body["errors"] = [
@@ -242,7 +250,9 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, ValidationFailed):
         return problem_response(request, exc.code, exc.detail, exc.violations)
     if isinstance(exc, ApplicationError):
-        return problem_response(request, exc.code, exc.detail, headers=exc.headers())
+        return problem_response(
+            request, exc.code, exc.detail, headers=exc.headers(), members=exc.members()
+        )
     if isinstance(exc, drf_exceptions.ValidationError):
         return problem_response(request, "validation_failed", None, violations_from_drf(exc.detail))
     if isinstance(exc, drf_exceptions.APIException):

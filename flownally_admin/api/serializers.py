@@ -98,3 +98,8 @@ class ProblemDetailsSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable error code.")
     traceId = serializers.CharField(help_text="The W3C traceparent of the request.")
     errors = FieldViolationSerializer(many=True, required=False)
+    mergedInto = serializers.CharField(
+        required=False,
+        help_text="On `contact_not_found` for a contact that a merge folded into another: "
+        "the id of that other contact.",
+    )

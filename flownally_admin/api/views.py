@@ -20,7 +20,7 @@ class ApiViewSet(viewsets.ViewSet):
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head"]
     content_negotiation_class = JsonOnlyNegotiation
-    required_scopes: dict[str, str] = {}
+    required_scopes: dict[str, str | tuple[str, ...]] = {}
     # The FilterSet of each action that reads query parameters (see `filters`); from it
     # drf-spectacular documents them, through the backend (for `list` actions, and others
     # marked `extend_schema(filters=True)`).

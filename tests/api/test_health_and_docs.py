@@ -70,6 +70,8 @@ def test_openapi_document_is_valid_openapi_3_and_describes_every_operation():
         ("/v1/contacts/imports/{id}/errors.csv", "get"): "getImportErrorsCsv",
         ("/v1/contacts/{id}/history", "get"): "getContactHistory",
         ("/v1/events", "get"): "getEvents",
+        ("/v1/contacts/{id}/duplicates", "get"): "getContactDuplicates",
+        ("/v1/contacts/{id}/merge", "post"): "mergeContacts",
     }
     upload = document["paths"]["/v1/contacts/import"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
