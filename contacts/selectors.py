@@ -151,7 +151,7 @@ def contact_check_live(*, tenant: Tenant, contact_id: str) -> None:
         Contact.objects.filter(tenant=tenant, pk=contact_id, deleted_at__isnull=True).exists()
     )
     if not live:
-        raise ContactNotFound(f"No contact with id '{contact_id[:64]}'.")
+        raise contact_not_found(tenant=tenant, contact_id=contact_id)
 
 
 def contact_definitions(*, tenant: Tenant) -> list:

@@ -62,8 +62,16 @@ def _entry(event: Event, names: "_ActorNames", fields: dict[str, str]) -> Timeli
         import_url=reverse("admin:contacts_contactimport_change", args=[import_id])
         if import_id
         else None,
-        changes=change_lines(event.data.get("changes") or {}, fields),
+        changes=change_lines(event.data.get("changes") or {}, fields) + _merge_lines(event.data),
     )
+
+
+def _merge_lines(data: dict) -> list[str]:
+    if data.get("sourceIds"):
+        return [f"Merged in: {', '.join(data['sourceIds'])}"]
+    if data.get("mergedInto"):
+        return [f"Merged into {data['mergedInto']}"]
+    return []
 
 
 def change_lines(changes: dict, field_names: dict[str, str]) -> list[str]:

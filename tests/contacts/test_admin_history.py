@@ -78,3 +78,15 @@ def test_the_edit_page_links_to_the_timeline(client, agent, tenant):
     contact = contact_create(tenant=tenant, created_by="usr_t", name="Ada")
     page = client.get(f"/admin/contacts/contact/{contact.pk}/change/").content.decode()
     assert f"/admin/contacts/contact/{contact.pk}/history/" in page
+
+
+def test_a_merge_says_which_contacts_went_where(client, agent, tenant):
+    from contacts.merging import contact_merge
+
+    target = contact_create(tenant=tenant, created_by="usr_t", name="Ada")
+    source = contact_create(tenant=tenant, created_by="usr_t", name="Ada L")
+    contact_merge(tenant=tenant, target_id=target.pk, source_ids=[source.pk])
+    merged = _history(client, target).context["entries"][0]
+    assert (merged.headline, merged.changes) == ("Merged", [f"Merged in: {source.pk}"])
+    deleted = _history(client, source).context["entries"][0]
+    assert (deleted.headline, deleted.changes) == ("Deleted", [f"Merged into {target.pk}"])

@@ -298,6 +298,7 @@ def test_a_merged_contact_is_404_with_merged_into_everywhere(client_a, make_cont
         client_a.delete(gone),
         client_a.post(f"{gone}/tags/{vip.pk}"),
         client_a.get(f"{gone}/duplicates"),
+        client_a.get(f"{gone}/history"),
         _merge(client_a, other["id"], {"sourceIds": [source["id"]]}),
         _merge(client_a, source["id"], {"sourceIds": [other["id"]]}),
     ):
