@@ -207,9 +207,9 @@ def write_batch(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
 def _add_updates(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
     """The merges into existing contacts, from their current state (locked until COMMIT)."""
     now = timezone.now()
-    current = {
-        c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=list(plan.updates))
-    }
+    # Locked in id order, as a merge locks its contacts: the two cannot deadlock.
+    locked = Contact.objects.select_for_update().filter(pk__in=list(plan.updates)).order_by("pk")
+    current = {c.pk: c for c in locked}
     held = defaultdict(list)
     for identity in Identity.objects.filter(contact_id__in=list(plan.updates), active=True):
         held[identity.contact_id].append(identity)
