@@ -26,6 +26,7 @@ from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
 from tags.models import Tag
 
+from ..filtersets import ContactFilterSet
 from ..merging import contact_duplicates
 from ..models import Channel, Contact, Identity
 from ..selectors import contact_definitions, contact_search
@@ -94,6 +95,9 @@ class StateFilter(admin.SimpleListFilter):
 
 
 class ChannelFilter(admin.SimpleListFilter):
+    """The API's `channels` filter, for one channel; a value that names none matches
+    nothing."""
+
     title = "channel"
     parameter_name = "channel"
 
@@ -101,12 +105,17 @@ class ChannelFilter(admin.SimpleListFilter):
         return Channel.choices
 
     def queryset(self, request, queryset):
-        if self.value() in Channel.values:
-            return queryset.filter(identities__channel=self.value(), identities__active=True)
-        return queryset
+        if self.value() is None:
+            return queryset
+        if self.value() not in Channel.values:
+            return queryset.none()
+        return ContactFilterSet.base_filters["channels"].filter(queryset, [self.value()])
 
 
 class TagFilter(admin.SimpleListFilter):
+    """The API's `tagIds` filter, for one tag (an id that cannot be a tag's matches
+    nothing)."""
+
     title = "tag"
     parameter_name = "tag"
 
@@ -115,9 +124,9 @@ class TagFilter(admin.SimpleListFilter):
         return [(tag.pk, tag.name) for tag in tags[:200]]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(tag_links__tag_id=self.value())
-        return queryset
+        if self.value() is None:
+            return queryset
+        return ContactFilterSet.base_filters["tagIds"].filter(queryset, [self.value()])
 
 
 class ContactActionForm(ActionForm):

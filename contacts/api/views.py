@@ -44,6 +44,12 @@ BY_ID_PROBLEMS = ("contact_not_found", "method_not_allowed")
 CONTACT_ID_PARAM = _path("contactId", "`ctc_…`")
 
 
+def _no_content(*problems: str, description: str | None = None) -> dict:
+    """The responses of an action that answers 204 with no body."""
+    success = OpenApiResponse(description=description) if description else None
+    return {204: success, **problem_responses(*problems)}
+
+
 @extend_schema(tags=["Contacts"])
 class ContactViewSet(ApiViewSet):
     filterset_classes = {"list": ContactFilterSet, "count": ContactCountFilterSet}
@@ -60,6 +66,11 @@ class ContactViewSet(ApiViewSet):
         "tag": "contact:update",
         "untag": "contact:update",
     }
+
+    def _run(self, service, **kwargs) -> Response:
+        """The whole of an action that answers 204: the service, on the caller's tenant."""
+        service(tenant=self.tenant, **kwargs)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _represent(self, contact, status_code=status.HTTP_200_OK, headers=None):
         data = ContactSerializer(
@@ -187,80 +198,71 @@ class ContactViewSet(ApiViewSet):
         summary="Delete contact",
         description="Soft delete: the contact disappears from the API; staff can restore it.",
         parameters=[CONTACT_ID],
-        responses={204: None, **problem_responses(*BY_ID_PROBLEMS)},
+        responses=_no_content(*BY_ID_PROBLEMS),
     )
     def destroy(self, request, id):
-        contact_delete(tenant=self.tenant, contact_id=id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._run(contact_delete, contact_id=id)
 
     @extend_schema(
         operation_id="archiveContact",
         summary="Archive contact",
         request=None,
         parameters=[CONTACT_ID],
-        responses={204: None, **problem_responses("contact_not_found", "contact_already_archived")},
+        responses=_no_content("contact_not_found", "contact_already_archived"),
     )
     def archive(self, request, id):
-        contact_archive(tenant=self.tenant, contact_id=id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._run(contact_archive, contact_id=id)
 
     @extend_schema(
         operation_id="unarchiveContact",
         summary="Unarchive contact",
         request=None,
         parameters=[CONTACT_ID],
-        responses={204: None, **problem_responses("contact_not_found", "contact_not_archived")},
+        responses=_no_content("contact_not_found", "contact_not_archived"),
     )
     def unarchive(self, request, id):
-        contact_unarchive(tenant=self.tenant, contact_id=id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._run(contact_unarchive, contact_id=id)
 
     @extend_schema(
         operation_id="setContactCustomFieldValue",
         summary="Set contact field value",
         parameters=[CONTACT_ID_PARAM, _path("customFieldId", "`cf_…`")],
         request=SetContactCustomFieldValueRequestSerializer,
-        responses={
-            204: None,
-            **problem_responses(
-                *BODY_PROBLEMS, "contact_not_found", "custom_field_not_found", "empty_contact"
-            ),
-        },
+        responses=_no_content(
+            *BODY_PROBLEMS, "contact_not_found", "custom_field_not_found", "empty_contact"
+        ),
     )
     def set_custom_field(self, request, contactId, customFieldId):
         payload = SetContactCustomFieldValueRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        contact_set_custom_field(
-            tenant=self.tenant,
+        return self._run(
+            contact_set_custom_field,
             contact_id=contactId,
             definition_id=customFieldId,
             value=payload.validated_data["value"],
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         operation_id="tagContact",
         summary="Add tag to contact",
         request=None,
         parameters=[CONTACT_ID_PARAM, _path("tagId", "`tag_…`")],
-        responses={
-            204: OpenApiResponse(description="Tagged (also when it already was)."),
-            **problem_responses("contact_not_found", "tag_not_found"),
-        },
+        responses=_no_content(
+            "contact_not_found", "tag_not_found", description="Tagged (also when it already was)."
+        ),
     )
     def tag(self, request, contactId, tagId):
-        contact_tag_add(tenant=self.tenant, contact_id=contactId, tag_id=tagId)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._run(contact_tag_add, contact_id=contactId, tag_id=tagId)
 
     @extend_schema(
         operation_id="untagContact",
         summary="Remove tag from contact",
         parameters=[CONTACT_ID_PARAM, _path("tagId", "`tag_…`")],
-        responses={
-            204: OpenApiResponse(description="Untagged (also when it was not tagged)."),
-            **problem_responses("contact_not_found", "tag_not_found"),
-        },
+        responses=_no_content(
+            "contact_not_found",
+            "tag_not_found",
+            description="Untagged (also when it was not tagged).",
+        ),
     )
     def untag(self, request, contactId, tagId):
-        contact_tag_remove(tenant=self.tenant, contact_id=contactId, tag_id=tagId)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._run(contact_tag_remove, contact_id=contactId, tag_id=tagId)

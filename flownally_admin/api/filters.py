@@ -105,12 +105,6 @@ class ApiFilter(Filter):
     style: str | None = None
     explode: bool | None = None
 
-    def __init__(self, *args, **kwargs):
-        # Labels are for HTML forms, which these never render; django-filter would
-        # otherwise derive one from the model on every request.
-        kwargs.setdefault("label", "")
-        super().__init__(*args, **kwargs)
-
     def __deepcopy__(self, memo):
         """Each FilterSet copies its filters; these keep nothing mutable but `extra`, and
         copying them deeply cost more than validating the whole query."""

@@ -106,6 +106,31 @@ class TenantScopedAdminMixin:
             return None
         return super().get_object(request, object_id, from_field)
 
+    def changelist_view(self, request, extra_context=None):
+        """The list without any filter or search whose value holds a NUL (PostgreSQL cannot
+        compare text with one: every filter of every list would answer a 500), and a
+        message saying so."""
+        with_nul = [
+            name
+            for name, values in request.GET.lists()
+            if "\x00" in name or any("\x00" in value for value in values)
+        ]
+        if with_nul:
+            query = request.GET.copy()
+            for name in with_nul:
+                del query[name]
+            self.message_user(
+                request, "A filter or search cannot contain a NUL character.", messages.ERROR
+            )
+            return redirect(f"{request.path}?{query.urlencode()}")
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The autocomplete of a related field searches here too: a NUL matches nothing.
+        if "\x00" in search_term:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == self.tenant_field:
             kwargs["queryset"] = self.user_tenants(request)

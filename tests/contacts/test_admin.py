@@ -251,3 +251,66 @@ def test_a_superuser_searches_every_tenant(client, tenant, other_tenant):
 
 def test_a_malformed_contact_id_in_the_admin_url_is_404(client, agent):
     assert client.get(f"{CHANGELIST}ctc_%00/change/").status_code == 404
+
+
+# --- filters: the API's, and any value a user can paste ----------------------------------
+
+
+def test_channel_and_tag_filters_are_the_api_s(client, agent, tenant):
+    vip = TagFactory(tenant=tenant, name="VIP")
+    two_numbers = _contact(
+        tenant,
+        name="Two numbers",
+        identities=[
+            {"channel": "sms", "externalId": "+14155550100"},
+            {"channel": "sms", "externalId": "+14155550101"},
+        ],
+        tag_ids=[vip.pk],
+    )
+    _contact(tenant, name="Mail", identities=[{"channel": "email", "externalId": "m@x.io"}])
+    assert _rows(client.get(CHANGELIST, {"channel": "sms"})) == [two_numbers.pk]  # once
+    assert _rows(client.get(CHANGELIST, {"tag": vip.pk})) == [two_numbers.pk]
+    assert _rows(client.get(CHANGELIST, {"tag": vip.pk, "channel": "email"})) == []
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("tag", "not-a-tag-id"),
+        ("tag", "tag_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("tag", "x" * 5000),
+        ("channel", "fax"),
+        ("tenant", "not-a-tenant-id"),
+    ],
+)
+def test_a_filter_value_that_names_nothing_gives_an_empty_list(
+    client, agent, tenant, parameter, value
+):
+    TagFactory(tenant=tenant, name="VIP")  # a list offers its tag filter only then
+    _contact(tenant, name="Ada", identities=[{"channel": "sms", "externalId": "+14155550100"}])
+    response = client.get(CHANGELIST, {parameter: value})
+    assert response.status_code == 200
+    assert _rows(response) == []
+
+
+@pytest.mark.parametrize(
+    "parameter", ["tenant", "tag", "channel", "state", "created_at__gte", "q", "o"]
+)
+def test_a_filter_or_search_holding_a_nul_is_dropped_with_a_message(
+    client, agent, tenant, parameter
+):
+    TagFactory(tenant=tenant, name="VIP")
+    ada = _contact(
+        tenant, name="Ada", identities=[{"channel": "sms", "externalId": "+14155550100"}]
+    )
+    kept = ("state", "all") if parameter != "state" else ("channel", "sms")
+    response = client.get(CHANGELIST, {parameter: "a\x00b", kept[0]: kept[1]})
+    assert (response.status_code, response["Location"]) == (
+        302,
+        f"{CHANGELIST}?{kept[0]}={kept[1]}",
+    )
+    page = client.get(response["Location"])
+    assert _rows(page) == [ada.pk]
+    assert [str(m) for m in page.context["messages"]] == [
+        "A filter or search cannot contain a NUL character."
+    ]

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from flownally_admin.tenancy.models import ApiKey, ServiceAccount, hash_token
 from flownally_admin.tenancy.scopes import ALL_SCOPES
 from flownally_admin.tenancy.services import api_key_create
+from tests.factories.tags import TagFactory
 from tests.factories.tenancy import MembershipFactory, ServiceAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -329,3 +330,36 @@ def test_service_accounts_list_active_keys_and_show_them_without_tokens(
 def _no_keys():
     """The management form of the read-only keys inline, which every account form posts."""
     return {"api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0"}
+
+
+CHANGELISTS = [
+    "/admin/contacts/contact/",
+    "/admin/contacts/contactimport/",
+    "/admin/tags/tag/",
+    "/admin/customfields/customfielddefinition/",
+    "/admin/tenancy/serviceaccount/",
+    "/admin/tenancy/apikey/",
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("url", CHANGELISTS)
+def test_no_filter_value_of_a_tenant_scoped_list_reaches_postgresql_with_a_nul(owner_client, url):
+    """PostgreSQL refuses to compare text with a NUL (a DataError, which was a 500)."""
+    filters = owner_client.get(url).context["cl"].filter_specs
+    parameters = {name for spec in filters for name in spec.expected_parameters()}
+    assert "tenant" in parameters
+    for name in sorted(parameters | {"q"}):
+        for value in ["\x00", "tn_\x00", "2026-01-01\x00"]:
+            response = owner_client.get(url, {name: value})
+            assert (response.status_code, response["Location"]) == (302, f"{url}?"), name
+
+
+@pytest.mark.postgres
+def test_a_nul_in_an_autocomplete_search_matches_nothing(owner_client, tenant):
+    TagFactory(tenant=tenant, name="VIP")
+    query = {"app_label": "contacts", "model_name": "contact", "field_name": "tags"}
+    response = owner_client.get("/admin/autocomplete/", {**query, "term": "V\x00"})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+    assert owner_client.get("/admin/autocomplete/", {**query, "term": "V"}).json()["results"]
