@@ -223,6 +223,7 @@ VALUE_TYPES: dict[str, ValueType] = {
 }
 
 TYPE_CHOICES = [(value_type.name, value_type.label) for value_type in VALUE_TYPES.values()]
+TYPE_NAMES = tuple(VALUE_TYPES)
 
 
 @dataclass(frozen=True)

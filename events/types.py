@@ -30,6 +30,7 @@ class Source(models.TextChoices):
 
 
 SYSTEM_ACTOR = "system"
+ACTOR_TYPES = ("user", "service_account", "system")
 
 
 def actor_type(actor_id: str) -> str:

@@ -171,6 +171,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_PATCH": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Three choice sets of fields named `type`: each its own name, the same everywhere.
+    "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "events.types.EventType.values",
+        "ActorTypeEnum": "events.types.ACTOR_TYPES",
+        "ValueTypeEnum": "customfields.types.TYPE_NAMES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "flownally_admin.api.schema.close_request_bodies",

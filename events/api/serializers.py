@@ -2,11 +2,11 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from ..representation import event_data
-from ..types import EventType, Source
+from ..types import ACTOR_TYPES, EventType, Source
 
 
 class ActorSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["user", "service_account", "system"])
+    type = serializers.ChoiceField(choices=ACTOR_TYPES)
     id = serializers.CharField(help_text="`usr_…`, `svc_…` or `system`.")
 
 
