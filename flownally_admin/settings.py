@@ -277,4 +277,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # httpx logs every webhook delivery's request line at INFO; the deliveries record them.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
