@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    def __init__(self, answer=204):
+    def __init__(self, answer=204, port=0):
         self.answer = answer
         self.requests: list[tuple[dict, bytes]] = []
         self.released = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -25,8 +25,15 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
 
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
     def bodies(self) -> list[bytes]:
         return [body for _, body in self.requests]
+
+    def message_ids(self) -> set[str]:
+        return {headers["webhook-id"] for headers, _ in self.requests}
 
     def stop(self) -> None:
         self.released.set()
