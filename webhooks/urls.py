@@ -24,7 +24,7 @@ urlpatterns = [
         name="webhook-delivery-list",
     ),
     path(
-        "webhooks/<str:id>/deliveries/<str:delivery_id>/retry",
+        "webhooks/<str:id>/deliveries/<str:deliveryId>/retry",
         deliveries.as_view({"post": "retry"}),
         name="webhook-delivery-retry",
     ),

@@ -69,6 +69,15 @@ def test_openapi_document_is_valid_openapi_3_and_describes_every_operation():
         ("/v1/contacts/imports/{id}", "get"): "getImportStatus",
         ("/v1/contacts/imports/{id}/errors.csv", "get"): "getImportErrorsCsv",
         ("/v1/contacts/{id}/history", "get"): "getContactHistory",
+        ("/v1/webhooks", "get"): "listWebhooks",
+        ("/v1/webhooks", "post"): "createWebhook",
+        ("/v1/webhooks/{id}", "get"): "getWebhook",
+        ("/v1/webhooks/{id}", "patch"): "updateWebhook",
+        ("/v1/webhooks/{id}", "delete"): "deleteWebhook",
+        ("/v1/webhooks/{id}/rotate-secret", "post"): "rotateWebhookSecret",
+        ("/v1/webhooks/{id}/test", "post"): "testWebhook",
+        ("/v1/webhooks/{id}/deliveries", "get"): "listWebhookDeliveries",
+        ("/v1/webhooks/{id}/deliveries/{deliveryId}/retry", "post"): "retryWebhookDelivery",
     }
     upload = document["paths"]["/v1/contacts/import"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]

@@ -223,6 +223,6 @@ class WebhookDeliveryViewSet(WebhookViewSet):
             **_problems("webhook_not_found", "delivery_not_found"),
         },
     )
-    def retry(self, request, id, delivery_id):
-        delivery = delivery_retry(tenant=self.tenant, endpoint_id=id, delivery_id=delivery_id)
+    def retry(self, request, id, deliveryId):  # the contract's name for the path parameter
+        delivery = delivery_retry(tenant=self.tenant, endpoint_id=id, delivery_id=deliveryId)
         return Response(delivery_data(delivery), status=status.HTTP_202_ACCEPTED)
