@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events.models import Event, EventCounter
@@ -291,20 +291,38 @@ def _deliveries_record(endpoint: WebhookEndpoint, results, unsent, *, unsent_due
         )
         if endpoint is None:  # deleted meanwhile, and its deliveries with it
             return
-        WebhookDelivery.objects.bulk_update(
-            [delivery for delivery, _, _ in results],
-            fields=[
-                "status",
-                "attempts",
-                "next_attempt_at",
-                "last_attempt_at",
-                "last_response_status",
-                "last_error",
-                "last_duration_ms",
-            ],
-        )
-        WebhookDelivery.objects.bulk_update(unsent, fields=["next_attempt_at"])
+        _deliveries_save([delivery for delivery, _, _ in results], _OUTCOME_FIELDS)
+        _deliveries_save(unsent, ["next_attempt_at"])
         _endpoint_health_record(endpoint, attempts)
+
+
+_OUTCOME_FIELDS = [
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_attempt_at",
+    "last_response_status",
+    "last_error",
+    "last_duration_ms",
+]
+
+
+def _deliveries_save(deliveries: list[WebhookDelivery], fields: list[str]) -> None:
+    """One UPDATE per delivery, sent as one batch: bulk_update's CASE expressions cost
+    more to build and to run than the attempts they record."""
+    if not deliveries:
+        return
+    columns = [WebhookDelivery._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
+    sql = f"UPDATE {quote(WebhookDelivery._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
+    rows = [
+        [column.get_db_prep_save(getattr(d, column.attname), connection) for column in columns]
+        + [d.pk]
+        for d in deliveries
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _endpoint_health_record(endpoint: WebhookEndpoint, attempts: list[Attempt]) -> None:
