@@ -11,6 +11,11 @@ from ..representation import delivery_data, endpoint_data
 EVENT_TYPES_MAX_ITEMS = 50
 
 
+@extend_schema_field({"type": "string", "enum": EventType.values})
+class EventTypeField(StrictCharField):
+    """Checked by webhooks.services (the admin's door too); the schema lists the types."""
+
+
 class WebhookEndpointSerializer(serializers.Serializer):
     """Documents the shape; `endpoint_data` builds it."""
 
@@ -18,8 +23,7 @@ class WebhookEndpointSerializer(serializers.Serializer):
     url = serializers.CharField()
     description = serializers.CharField()
     eventTypes = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventType.values),
-        help_text="The event types sent to it; empty means all.",
+        child=EventTypeField(), help_text="The event types sent to it; empty means all."
     )
     enabled = serializers.BooleanField()
     disabledReason = serializers.ChoiceField(
@@ -48,11 +52,6 @@ class CreatedWebhookEndpointSerializer(WebhookEndpointSerializer):
 @extend_schema_serializer(many=False)
 class WebhookEndpointsResponseSerializer(serializers.Serializer):
     webhooks = WebhookEndpointSerializer(many=True)
-
-
-@extend_schema_field({"type": "string", "enum": EventType.values})
-class EventTypeField(StrictCharField):
-    """Checked by webhooks.services (the admin's door too); the schema lists the types."""
 
 
 class StrictBooleanField(serializers.BooleanField):
