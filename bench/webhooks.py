@@ -142,7 +142,7 @@ def main() -> None:
                 "flownally_admin",
                 "worker",
                 "-Q",
-                "celery",
+                "webhooks",
                 "--loglevel=WARNING",
                 "--without-gossip",
                 "--without-mingle",

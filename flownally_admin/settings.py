@@ -231,7 +231,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Imports run on their own queue so long files never hold up short tasks.
-CELERY_TASK_ROUTES = {"contacts.tasks.contact_import_run_task": {"queue": "imports"}}
+CELERY_TASK_ROUTES = {
+    "contacts.tasks.contact_import_run_task": {"queue": "imports"},
+    # Webhooks too: a receiver that takes its 10 s must not hold up short tasks.
+    "webhooks.tasks.webhooks_fan_out_task": {"queue": "webhooks"},
+    "webhooks.tasks.webhook_endpoint_deliver_task": {"queue": "webhooks"},
+}
 CELERY_BEAT_SCHEDULE = {
     # Imports whose worker died (and whose message is not redelivered soon) are resumed.
     "resume-stale-contact-imports": {

@@ -44,10 +44,18 @@ def queued_for_real_workers(local_delivery):
 
 @pytest.fixture
 def worker():
-    process = start_worker(env=WORKER_ENV)
+    process = start_worker(queue="webhooks", env=WORKER_ENV)
     yield process
     if process.poll() is None:
         stop_worker(process)
+
+
+def _redeclare_queues() -> None:
+    from flownally_admin.celery import app
+
+    with app.connection_for_write() as conn:
+        for queue in app.amqp.queues.values():
+            queue(conn.default_channel).declare()
 
 
 def _subscribe(client, url) -> str:
@@ -93,7 +101,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_next(make_client, receive
     delivery = WebhookDelivery.objects.get(endpoint_id=endpoint_id)
     assert (delivery.status, delivery.attempts) == ("pending", 0)  # the attempt never ended
 
-    second = start_worker(env=WORKER_ENV)
+    second = start_worker(queue="webhooks", env=WORKER_ENV)
     try:
         wait_until(
             lambda: WebhookDelivery.objects.get(pk=delivery.pk).next_attempt_at < timezone.now(),
@@ -113,9 +121,10 @@ def test_work_queued_in_a_flushed_redis_is_found_in_the_database(make_client, re
     endpoint_id = _subscribe(client, receiver.url)
     _tags(client, 10)  # no worker yet: the fan-out messages wait in Redis
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    _redeclare_queues()  # for the suite's other workers, whose queue bindings went too
     assert not WebhookDelivery.objects.exists()
 
-    worker = start_worker(env=WORKER_ENV)
+    worker = start_worker(queue="webhooks", env=WORKER_ENV)
     try:
         webhooks_sweep()
         wait_until(lambda: _all_succeeded(endpoint_id, 10), timeout=30, what="10 deliveries")
