@@ -10,7 +10,6 @@ once the lease lapses. The beat sweep finds whatever a lost message, a flushed
 broker or a dead worker left behind.
 """
 
-import logging
 import threading
 import time
 from datetime import timedelta
@@ -34,8 +33,6 @@ from .models import (
 )
 from .sending import Attempt, Sender
 from .services import endpoint_disable, endpoint_signing_secrets
-
-logger = logging.getLogger(__name__)
 
 # After the first failed attempt, the next ones wait this long; then the delivery fails.
 RETRY_DELAYS = (
