@@ -13,6 +13,7 @@ the commit. docs/architecture.md says why this design was chosen.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -24,6 +25,7 @@ from flownally_admin.tenancy.models import Tenant
 
 from .context import Origin, current_origin
 from .models import Event, EventCounter
+from .signals import events_committed
 
 PURGE_BATCH = 5000
 # From this many events a transaction writes them with COPY rather than INSERT.
@@ -84,6 +86,10 @@ def events_record(
         _copy(rows)
     else:
         Event.objects.bulk_create(rows)
+    # Robust: a reader's failure (a broker down, say) must not fail a change already committed.
+    transaction.on_commit(
+        partial(events_committed.send, sender=Event, tenant_id=tenant.pk), robust=True
+    )
     return rows
 
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "contacts",
     "tags",
     "events",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +210,20 @@ IMPORT_MAX_CONCURRENT = env.int("IMPORT_MAX_CONCURRENT", default=3)  # queued or
 # (the worker died) lets the sweep below hand the import to another worker.
 IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=20)
 
+# Webhooks (contract §9). Endpoint secrets are encrypted at rest with Fernet; the key is
+# WEBHOOKS_SECRET_KEY (one Fernet key, or several comma-separated: the first encrypts, any
+# decrypts) or, when unset, one derived from SECRET_KEY (docs/webhooks.md).
+WEBHOOKS_SECRET_KEY = env.str("WEBHOOKS_SECRET_KEY", default="")
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
+# Lifts the refusal of loopback, private, link-local, multicast and reserved addresses.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+# How long a worker holds the deliveries it took; a killed worker's are taken again after it.
+WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=60)
+# A web process asks for a tenant's fan-out at most this often; its commits in between
+# are picked up by the one asked for (webhooks/dispatch.py).
+WEBHOOKS_FAN_OUT_INTERVAL_SECONDS = env.float("WEBHOOKS_FAN_OUT_INTERVAL_SECONDS", default=0.1)
+
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -229,7 +244,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Imports run on their own queue so long files never hold up short tasks.
-CELERY_TASK_ROUTES = {"contacts.tasks.contact_import_run_task": {"queue": "imports"}}
+CELERY_TASK_ROUTES = {
+    "contacts.tasks.contact_import_run_task": {"queue": "imports"},
+    # Webhooks too: a receiver that takes its 10 s must not hold up short tasks.
+    "webhooks.tasks.webhooks_fan_out_task": {"queue": "webhooks"},
+    "webhooks.tasks.webhook_endpoint_deliver_task": {"queue": "webhooks"},
+}
 CELERY_BEAT_SCHEDULE = {
     # Imports whose worker died are resumed: within a lease (20 s) and this period.
     "resume-stale-contact-imports": {
@@ -245,6 +265,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-events": {
         "task": "events.tasks.events_purge_expired_task",
         "schedule": 3600.0,
+    },
+    # Webhooks: new events, due and abandoned deliveries, all found in the database.
+    "sweep-webhooks": {
+        "task": "webhooks.tasks.webhooks_sweep_task",
+        "schedule": 5.0,
     },
     # Idempotency-Key responses are replayed for 24 hours, then forgotten.
     "purge-expired-idempotency-records": {
@@ -270,4 +295,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # httpx logs every webhook delivery's request line at INFO; the deliveries record them.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }

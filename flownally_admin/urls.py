@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("customfields.urls")),
     path("", include("contacts.urls")),
     path("", include("events.urls")),
+    path("", include("webhooks.urls")),
     path(
         "openapi.json",
         SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),

@@ -9,6 +9,10 @@ class InsufficientScope(exceptions.PermissionDenied):
     problem_code = "insufficient_scope"
 
 
+class InsufficientRole(exceptions.PermissionDenied):
+    problem_code = "insufficient_role"
+
+
 class IsApiPrincipal(BasePermission):
     """Any valid API key: authentication comes before existence (no token → 401 everywhere)."""
 
@@ -41,4 +45,17 @@ class HasOperationScope(IsApiPrincipal):
             names = " and ".join(f"'{name}'" for name in missing)
             plural = "s" if len(missing) > 1 else ""
             raise InsufficientScope(f"This operation needs the {names} scope{plural}.")
+        return True
+
+
+class HasOperationRole(BasePermission):
+    """Allow a request when the key's role is one the view declares in `allowed_roles`.
+
+    Listed after HasOperationScope, so a key lacking the scope hears about the scope first.
+    """
+
+    def has_permission(self, request, view):
+        if request.user.role not in view.allowed_roles:
+            roles = " or ".join(f"'{role}'" for role in view.allowed_roles)
+            raise InsufficientRole(f"This operation needs a key of role {roles}.")
         return True

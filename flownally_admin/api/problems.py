@@ -42,6 +42,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Insufficient scope",
         "The API key is valid but lacks the scope this operation needs; `detail` names it.",
     ),
+    "insufficient_role": ProblemType(
+        403,
+        "Insufficient role",
+        "The API key holds the scope but not the role this operation needs (webhooks are "
+        "managed with keys of role `owner` or `admin`).",
+    ),
     "not_found": ProblemType(404, "Not found", "No operation exists at this path."),
     "contact_not_found": ProblemType(404, "Contact not found", "No such contact."),
     "tag_not_found": ProblemType(404, "Tag not found", "No such tag."),
@@ -49,6 +55,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         404, "Custom field not found", "No such custom field definition for this resource type."
     ),
     "import_not_found": ProblemType(404, "Import not found", "No such import."),
+    "webhook_not_found": ProblemType(404, "Webhook not found", "No such webhook endpoint."),
+    "delivery_not_found": ProblemType(
+        404, "Delivery not found", "No such delivery of this webhook endpoint."
+    ),
     "validation_failed": ProblemType(
         422,
         "Validation failed",

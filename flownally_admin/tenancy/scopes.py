@@ -23,6 +23,7 @@ ALL_SCOPES: tuple[str, ...] = (
     "custom_field:update",
     "custom_field:delete",
     "event:list",
+    "webhook:manage",
 )
 
 

@@ -72,6 +72,15 @@ def test_openapi_document_is_valid_openapi_3_and_describes_every_operation():
         ("/v1/events", "get"): "getEvents",
         ("/v1/contacts/{id}/duplicates", "get"): "getContactDuplicates",
         ("/v1/contacts/{id}/merge", "post"): "mergeContacts",
+        ("/v1/webhooks", "get"): "listWebhooks",
+        ("/v1/webhooks", "post"): "createWebhook",
+        ("/v1/webhooks/{id}", "get"): "getWebhook",
+        ("/v1/webhooks/{id}", "patch"): "updateWebhook",
+        ("/v1/webhooks/{id}", "delete"): "deleteWebhook",
+        ("/v1/webhooks/{id}/rotate-secret", "post"): "rotateWebhookSecret",
+        ("/v1/webhooks/{id}/test", "post"): "testWebhook",
+        ("/v1/webhooks/{id}/deliveries", "get"): "listWebhookDeliveries",
+        ("/v1/webhooks/{id}/deliveries/{deliveryId}/retry", "post"): "retryWebhookDelivery",
     }
     upload = document["paths"]["/v1/contacts/import"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]

@@ -57,7 +57,7 @@ def test_delete_hides_at_once_and_purges_values_from_every_contact(
         )
     doomed.refresh_from_db()
     assert doomed.deleted_at is not None  # invisible to readers from now on
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the event's announcement (events_committed), then the purge
 
     assert custom_field_definition_purge(definition_pk=doomed.pk) == 30
     for contact in holders:
