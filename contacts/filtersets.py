@@ -1,6 +1,6 @@
 """The query parameters of `GET /v1/contacts` and `GET /v1/contacts/count` (contract §3
-ops 1 and 3, §7, §8), as FilterSets: each filter checks one parameter and applies it
-with a selector."""
+ops 1 and 3, §7, §8), as FilterSets: each filter checks one parameter and applies it,
+through a selector where it is more than a lookup."""
 
 from django.core.exceptions import ValidationError
 
