@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from flownally_admin.storage import StorageConfigError, storage_config
+
 env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -128,6 +130,25 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # before the first collectstatic, too
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+
+# --- Storage of uploads and exports -------------------------------------------
+# The local folder MEDIA_ROOT, unless STORAGE_URL (s3://bucket/prefix?endpoint_url=…) or
+# AWS_STORAGE_BUCKET_NAME names an S3 bucket, which web and worker machines then share.
+# Credentials stay in the environment, where boto3 reads them (flownally_admin/storage.py).
+try:
+    _default_storage = storage_config(
+        url=env.str("STORAGE_URL", default=""),
+        bucket=env.str("AWS_STORAGE_BUCKET_NAME", default=""),
+        location=env.str("AWS_LOCATION", default=""),
+        endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default=""),
+        region=env.str("AWS_S3_REGION_NAME", default=""),
+    )
+except StorageConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_SECURE = not DEBUG
@@ -296,5 +317,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # httpx logs every webhook delivery's request line at INFO; the deliveries record them.
-    "loggers": {"httpx": {"level": "WARNING"}},
+    # botocore at DEBUG logs each request's headers, session tokens included.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        **{name: {"level": "WARNING"} for name in ("boto3", "botocore", "s3transfer")},
+    },
 }

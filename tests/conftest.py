@@ -23,6 +23,7 @@ from flownally_admin.tenancy.scopes import ALL_SCOPES, Role
 from flownally_admin.tenancy.services import api_key_create
 
 from .factories.tenancy import ServiceAccountFactory, TenantFactory
+from .storage import s3_server, s3_storage  # noqa: F401 (fixtures for every test module)
 
 
 def _service_missing(marker: str) -> str | None:

@@ -39,6 +39,7 @@ from events.context import Origin, event_origin
 from events.services import NewEvent, event_record, events_record
 from events.types import EventType, Source
 from flownally_admin.errors import TooBusy, ViolationCollector
+from flownally_admin.storage import open_stored
 from flownally_admin.tenancy.models import Tenant
 
 from ..models import ContactImport, ContactImportKey, ImportMode, ImportStatus
@@ -304,7 +305,7 @@ def _import_from_checkpoint(imp: ContactImport, worker: str, columns, rules) -> 
     left = default_storage.size(imp.file_path) - imp.checkpoint_offset
     in_process = left >= settings.IMPORT_CHECK_PROCESS_BYTES
     with (
-        default_storage.open(imp.file_path, "rb") as file,
+        open_stored(imp.file_path) as file,
         checked_batches(job, file, in_process=in_process) as batches,
         _batch_writer() as write,
     ):
@@ -325,7 +326,7 @@ def _import_from_checkpoint(imp: ContactImport, worker: str, columns, rules) -> 
 
 
 def _count_rows(imp: ContactImport) -> int:
-    with default_storage.open(imp.file_path, "rb") as file:
+    with open_stored(imp.file_path) as file:
         return count_rows(file, delimiter=imp.delimiter, max_rows=settings.IMPORT_MAX_ROWS)
 
 

@@ -146,9 +146,13 @@ def _check_header(header: list[str]) -> None:
         seen[key] = (column, cell)
 
 
-class _Utf8Stream:
+class _Utf8Stream(io.RawIOBase):
     """A read-only file over `source` that yields it as UTF-8 without BOM, chunk by chunk, so
-    that Storage.save streams it; `bytes_read` counts the original bytes consumed."""
+    that Storage.save streams it; `bytes_read` counts the original bytes consumed.
+
+    A file object proper (closed, readable, not seekable): the S3 backend asks whether it can
+    seek back before uploading, and uploads what cannot in parts as it reads them.
+    """
 
     def __init__(self, source, encoding: str):
         self._source = source
@@ -159,6 +163,9 @@ class _Utf8Stream:
         self._buffer = b""
         self._exhausted = False
         self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
 
     def read(self, size: int = -1) -> bytes:
         while not self._exhausted and (size < 0 or len(self._buffer) < size):

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from flownally_admin.errors import ApplicationError
+from flownally_admin.storage import open_stored, stored_files
 from flownally_admin.tenancy.models import Tenant
 
 from ..models import ContactImport, ImportMode
@@ -72,7 +73,7 @@ def contact_import_staged_get(*, token: str, user_id: str) -> StagedUpload:
 def contact_import_staged_open(staged: StagedUpload) -> Iterator[File]:
     """The staged file, under the name it was uploaded with; StagedUploadGone once deleted."""
     try:
-        stored = default_storage.open(staged.path, "rb")
+        stored = open_stored(staged.path)
     except FileNotFoundError:
         raise StagedUploadGone() from None
     with stored:
@@ -102,10 +103,8 @@ def contact_import_staged_purge(*, tenant: Tenant) -> int:
     # A margin past the tokens' age: a file is never deleted while a token may still name it.
     cutoff = timezone.now() - STAGED_MAX_AGE - timedelta(minutes=5)
     try:
-        _, names = default_storage.listdir(folder)
-        paths = [f"{folder}/{name}" for name in names]
-        stale = [path for path in paths if default_storage.get_modified_time(path) < cutoff]
-    except (FileNotFoundError, NotImplementedError):  # no folder yet; a storage without dates
+        stale = [path for path, modified in stored_files(folder) if modified < cutoff]
+    except NotImplementedError:  # a storage without modification times
         return 0
     for path in stale:
         default_storage.delete(path)
