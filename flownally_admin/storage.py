@@ -26,6 +26,12 @@ S3_BACKEND = "storages.backends.s3.S3Storage"
 # What of an S3 object django-storages' S3File keeps in memory before spooling it to a
 # temporary file (its default, 0, never spools): Django's own limit for uploads.
 S3_SPOOL_MAX_MEMORY_BYTES = 2_621_440
+# Uploads to S3 go in parts of this size, this many at a time, and (from a stream that cannot
+# seek back, such as an upload being transcoded) no more than this many read ahead: a web
+# process holds ~2 parts of an upload, not its 8 MiB parts ten at a time (boto3's defaults,
+# ~80 MiB per upload). 5 MiB is S3's smallest part; 10,000 of them are 50 GB.
+S3_PART_BYTES = 5 * 1024 * 1024
+S3_PARTS_IN_FLIGHT = 2
 # Read-ahead of `open_stored` on S3: the reader's 1 MiB chunks come in one request each.
 S3_READ_BUFFER_BYTES = 1 << 20
 
@@ -65,6 +71,14 @@ def storage_config(
     if not options["bucket"]:
         # The local folder is Django's default storage, which follows MEDIA_ROOT.
         return {"BACKEND": LOCAL_BACKEND}
+    from boto3.s3.transfer import TransferConfig
+
+    transfer = TransferConfig(
+        multipart_threshold=S3_PART_BYTES,
+        multipart_chunksize=S3_PART_BYTES,
+        max_concurrency=S3_PARTS_IN_FLIGHT,
+    )
+    transfer.max_in_memory_upload_chunks = S3_PARTS_IN_FLIGHT  # s3transfer's, not in boto3's
     return {
         "BACKEND": S3_BACKEND,
         "OPTIONS": {
@@ -77,10 +91,13 @@ def storage_config(
             # signed and expire. The app streams files to clients itself.
             "default_acl": None,
             "querystring_auth": True,
+            # botocore signs URLs with the older scheme otherwise, which newer regions refuse.
+            "signature_version": "s3v4",
             # Every name we store under is new (an id or a random one): saving need not ask
             # the bucket whether the name is taken first.
             "file_overwrite": True,
             "max_memory_size": S3_SPOOL_MAX_MEMORY_BYTES,
+            "transfer_config": transfer,
         },
     }
 
@@ -104,7 +121,9 @@ def _parse_url(url: str, *, bucket: str) -> dict:
         raise StorageConfigError(
             f"STORAGE_URL has unknown options {unknown}; it takes {sorted(_URL_OPTIONS)}."
         )
-    found = {"bucket": parts.netloc, "location": parts.path}
+    found = {"bucket": parts.netloc}
+    if parts.path.strip("/"):
+        found["location"] = parts.path
     found.update({key: value for key, value in query.items() if value})
     return found
 

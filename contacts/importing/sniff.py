@@ -168,11 +168,17 @@ class _Utf8Stream(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while not self._exhausted and (size < 0 or len(self._buffer) < size):
-            self._buffer += self._convert(self._source.read(_CHUNK_BYTES))
+        # Chunks are joined once: S3 reads a 5 MiB part at a time, which growing one bytes
+        # object chunk by chunk would copy again with every chunk.
+        chunks, length = [self._buffer], len(self._buffer)
+        while not self._exhausted and (size < 0 or length < size):
+            chunk = self._convert(self._source.read(_CHUNK_BYTES))
+            chunks.append(chunk)
+            length += len(chunk)
+        buffer = b"".join(chunks)
         if size < 0:
-            size = len(self._buffer)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+            size = len(buffer)
+        data, self._buffer = buffer[:size], buffer[size:]
         return data
 
     def _convert(self, chunk: bytes) -> bytes:
