@@ -32,7 +32,8 @@ S3_SPOOL_MAX_MEMORY_BYTES = 2_621_440
 # ~80 MiB per upload). 5 MiB is S3's smallest part; 10,000 of them are 50 GB.
 S3_PART_BYTES = 5 * 1024 * 1024
 S3_PARTS_IN_FLIGHT = 2
-# Read-ahead of `open_stored` on S3: the reader's 1 MiB chunks come in one request each.
+# Read-ahead of `open_stored` on S3, taken from one streamed GET (a new one only on a seek
+# outside it): the reader asks for 1 MiB at a time.
 S3_READ_BUFFER_BYTES = 1 << 20
 
 _URL_OPTIONS = {"endpoint_url", "region", "addressing_style"}
