@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 
 from flownally_admin.errors import ApplicationError, ValidationFailed
 from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
@@ -70,6 +71,7 @@ class CustomFieldDefinitionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["entity_type", "type", "predefined", TenantListFilter]
     search_fields = ["name", "public_id"]
+    actions = ["delete_selected"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
@@ -83,6 +85,23 @@ class CustomFieldDefinitionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not (obj and obj.predefined)
+
+    @admin.action(permissions=["delete"], description="Delete selected custom field definitions")
+    def delete_selected(self, request, queryset):
+        """Django's own action, refused in red while a predefined field is selected: it
+        would have reported the predefined fields as deleted and kept them."""
+        predefined = sorted(set(queryset.filter(predefined=True).values_list("name", flat=True)))
+        if predefined:
+            names, one = ", ".join(predefined), len(predefined) == 1
+            self.message_user(
+                request,
+                f"Nothing was deleted: {names} "
+                f"{'is a predefined field' if one else 'are predefined fields'}, which cannot "
+                f"be deleted. Unselect {'it' if one else 'them'} and try again.",
+                messages.ERROR,
+            )
+            return None
+        return django_delete_selected(self, request, queryset)
 
     def save_model(self, request, obj, form, change):
         """Writes go through the services, as they do from the API."""

@@ -65,7 +65,8 @@ class NameCheckedByServiceForm(forms.ModelForm):
         try:
             cleaned["name"] = self.validate_name(tenant, cleaned.get("name"))
         except ValidationFailed as exc:
-            self.add_error("name", exc.violations[0].message)
+            for reason in exc.reasons():
+                self.add_error("name", reason)
         except ApplicationError as exc:
             self.add_error("name", exc.detail)
         return cleaned
@@ -440,7 +441,11 @@ class ApiKeyAdmin(ApiKeyColumns, TenantScopedAdminMixin, admin.ModelAdmin):
                 api_key_revoke(key=key)
                 self.log_change(request, key, [{"changed": {"fields": ["Revoked at"]}}])
         noun = "API key" if len(live) == 1 else "API keys"
-        self.message_user(request, f"Revoked {len(live)} {noun}.", messages.SUCCESS)
+        message = f"Revoked {len(live)} {noun}."
+        already = len(keys) - len(live)
+        if already:  # said, not skipped in silence
+            message += f" {already} {'was' if already == 1 else 'were'} already revoked."
+        self.message_user(request, message, messages.SUCCESS if live else messages.ERROR)
 
     def _revoke_confirmation(self, request, keys: list[ApiKey], *, action: bool):
         context = {
