@@ -3,7 +3,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 
 from flownally_admin.errors import ApplicationError, ValidationFailed
-from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
+from flownally_admin.tenancy.admin import (
+    ActorNamesMixin,
+    TenantListFilter,
+    TenantScopedAdminMixin,
+)
 from flownally_admin.tenancy.scopes import Role
 
 from .models import CustomFieldDefinition
@@ -55,7 +59,7 @@ class CustomFieldDefinitionAdminForm(forms.ModelForm):
 
 
 @admin.register(CustomFieldDefinition)
-class CustomFieldDefinitionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class CustomFieldDefinitionAdmin(ActorNamesMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     """Contact and property fields (filter by entity type); predefined ones are read-only."""
 
     tenant_roles = (Role.OWNER, Role.ADMIN)
@@ -78,10 +82,10 @@ class CustomFieldDefinitionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return ["public_id", "created_by", "created_at"]
+            return ["public_id", "created_at"]
         if obj.predefined:
-            return ["tenant", "entity_type", "name", "type", "public_id", "created_by"]
-        return ["tenant", "entity_type", "public_id", "created_by", "created_at"]
+            return ["tenant", "entity_type", "name", "type", "public_id", "created_by_name"]
+        return ["tenant", "entity_type", "public_id", "created_by_name", "created_at"]
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not (obj and obj.predefined)

@@ -19,8 +19,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from flownally_admin.errors import ValidationFailed
-from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
-from flownally_admin.tenancy.models import User
+from flownally_admin.tenancy.admin import (
+    ActorNamesMixin,
+    TenantListFilter,
+    TenantScopedAdminMixin,
+    actor_html,
+)
+from flownally_admin.tenancy.selectors import actor_names
 from tags.models import Tag
 
 from ..importing.columns import RECOGNISED_COLUMNS, Kind
@@ -47,7 +52,7 @@ FINISHED = (ImportStatus.COMPLETED, ImportStatus.FAILED)
 
 
 @admin.register(ContactImport)
-class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class ContactImportAdmin(ActorNamesMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     """Imports of the user's tenants; any member may run one (agents too)."""
 
     list_display = [
@@ -60,7 +65,7 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "updated",
         "skipped",
         "failed",
-        "created_by",
+        "created_by_name",
         "created_at",
     ]
     list_filter = [TenantListFilter, "status"]
@@ -291,7 +296,7 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             imp=imp,
             bar=_progress_bar(imp),
             finished=imp.status in FINISHED,
-            started_by=_user_label(imp.created_by),
+            started_by=actor_html(imp.created_by, actor_names(actor_ids=[imp.created_by])),
             tag_names=list(
                 Tag.objects.filter(tenant_id=imp.tenant_id, pk__in=imp.tag_ids)
                 .order_by(Lower("name"))
@@ -341,9 +346,3 @@ def _progress_bar(imp: ContactImport) -> dict:
     if imp.status == ImportStatus.COMPLETED:
         return {"value": maximum, "max": maximum}
     return {"value": min(imp.processed_rows, maximum), "max": maximum}
-
-
-def _user_label(actor_id: str) -> str:
-    """A staff user's name with their id; API callers (`svc_…`) by id alone."""
-    user = User.objects.filter(pk=actor_id).only("username").first()
-    return f"{user.username} ({actor_id})" if user else actor_id

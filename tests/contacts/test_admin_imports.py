@@ -408,7 +408,7 @@ def test_job_page_shows_the_counts_and_the_first_errors(staff_client, staff, fin
     assert '<td id="count-updated">1</td>' in page
     assert '<td id="count-skipped">1</td>' in page
     assert '<td id="count-failed">3</td>' in page
-    assert f"{staff.username} ({staff.pk})" in page
+    assert f'<dd><span title="{staff.pk}">{staff.username}</span></dd>' in page
     assert [(e["row"], e["column"], e["code"], e["value"]) for e in response.context["errors"]] == [
         (2, "email", "invalid_email", "not-an-email"),
         (3, "email", "invalid_email", "=cmd"),
@@ -500,7 +500,10 @@ def test_list_shows_the_tenants_imports_newest_first(run_import, staff_client, s
     assert response.status_code == 200
     assert [i.file_name for i in response.context["cl"].result_list] == ["second.csv", "first.csv"]
     page = response.content.decode()
-    assert staff.pk in page
+    assert (
+        f'<td class="field-created_by_name"><span title="{staff.pk}">{staff.username}</span>'
+        in page
+    )
     assert "1 / 1" in page  # processed / total rows of the first
     assert ADD_URL in page
     assert "Import contacts" in page
