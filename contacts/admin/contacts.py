@@ -285,7 +285,6 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 if created is None:
                     return None
                 tags.update(created)
-                missing = []
             elif may_create:
                 return self._create_tag_confirmation(request, queryset, name, missing)
         self._tag_contacts(request, queryset, name, tags, contact_tag_add, "Tagged")
