@@ -275,6 +275,9 @@ class ContactImport(models.Model):
     mode = models.CharField(max_length=8, choices=ImportMode.choices, default=ImportMode.UPSERT)
     dry_run = models.BooleanField(default=False)
     tag_ids = models.JSONField(default=list)
+    # Names from the file's `tags` column on the rows written (or, in a dry run, checked),
+    # as the job page says what was added; at most FILE_TAG_NAMES_KEPT + 1 (importing).
+    file_tag_names = models.JSONField(default=list)
     status = models.CharField(
         max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
     )

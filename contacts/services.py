@@ -128,6 +128,17 @@ def _check(
     return changes, rules
 
 
+def contact_validate(
+    *, tenant: Tenant, name=UNSET, identities=UNSET, tag_ids=UNSET, custom_fields=UNSET
+) -> None:
+    """Check members as contact_create and contact_update do, and write nothing.
+
+    For a form with errors of its own (a date it could not read): the members it could
+    read are checked here, so that all the errors of a submission are shown at once.
+    Raises ValidationFailed."""
+    _check(tenant, name=name, identities=identities, tag_ids=tag_ids, custom_fields=custom_fields)
+
+
 def contact_create(
     *,
     tenant: Tenant,

@@ -1,8 +1,13 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 
 from flownally_admin.errors import ApplicationError, ValidationFailed
-from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
+from flownally_admin.tenancy.admin import (
+    ActorNamesMixin,
+    TenantListFilter,
+    TenantScopedAdminMixin,
+)
 from flownally_admin.tenancy.scopes import Role
 
 from .models import CustomFieldDefinition
@@ -54,7 +59,7 @@ class CustomFieldDefinitionAdminForm(forms.ModelForm):
 
 
 @admin.register(CustomFieldDefinition)
-class CustomFieldDefinitionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class CustomFieldDefinitionAdmin(ActorNamesMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     """Contact and property fields (filter by entity type); predefined ones are read-only."""
 
     tenant_roles = (Role.OWNER, Role.ADMIN)
@@ -70,19 +75,37 @@ class CustomFieldDefinitionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["entity_type", "type", "predefined", TenantListFilter]
     search_fields = ["name", "public_id"]
+    actions = ["delete_selected"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return ["public_id", "created_by", "created_at"]
+            return ["public_id", "created_at"]
         if obj.predefined:
-            return ["tenant", "entity_type", "name", "type", "public_id", "created_by"]
-        return ["tenant", "entity_type", "public_id", "created_by", "created_at"]
+            return ["tenant", "entity_type", "name", "type", "public_id", "created_by_name"]
+        return ["tenant", "entity_type", "public_id", "created_by_name", "created_at"]
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not (obj and obj.predefined)
+
+    @admin.action(permissions=["delete"], description="Delete selected custom field definitions")
+    def delete_selected(self, request, queryset):
+        """Django's own action, refused in red while a predefined field is selected: it
+        would have reported the predefined fields as deleted and kept them."""
+        predefined = sorted(set(queryset.filter(predefined=True).values_list("name", flat=True)))
+        if predefined:
+            names, one = ", ".join(predefined), len(predefined) == 1
+            self.message_user(
+                request,
+                f"Nothing was deleted: {names} "
+                f"{'is a predefined field' if one else 'are predefined fields'}, which cannot "
+                f"be deleted. Unselect {'it' if one else 'them'} and try again.",
+                messages.ERROR,
+            )
+            return None
+        return django_delete_selected(self, request, queryset)
 
     def save_model(self, request, obj, form, change):
         """Writes go through the services, as they do from the API."""

@@ -35,6 +35,10 @@ class ApplicationError(Exception):
         `mergedInto`, say)."""
         return {}
 
+    def reasons(self) -> list[str]:
+        """What went wrong, in words for a person (the admin's messages)."""
+        return [self.detail]
+
 
 class ValidationFailed(ApplicationError):
     code = "validation_failed"
@@ -43,6 +47,10 @@ class ValidationFailed(ApplicationError):
     def __init__(self, violations: list[FieldViolation], detail: str | None = None):
         self.violations = list(violations)
         super().__init__(detail)
+
+    def reasons(self) -> list[str]:
+        # `detail` only says that some member is invalid: the violations say which and why.
+        return [violation.message for violation in self.violations] or [self.detail]
 
     @classmethod
     def single(cls, field_path: str, code: str, message: str) -> "ValidationFailed":

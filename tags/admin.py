@@ -3,6 +3,7 @@ from django.contrib.admin.actions import delete_selected as django_delete_select
 from django.db import transaction
 
 from flownally_admin.tenancy.admin import (
+    ActorNamesMixin,
     NameCheckedByServiceForm,
     TenantListFilter,
     TenantScopedAdminMixin,
@@ -23,9 +24,9 @@ class TagAdminForm(NameCheckedByServiceForm):
 
 
 @admin.register(Tag)
-class TagAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class TagAdmin(ActorNamesMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     form = TagAdminForm
-    list_display = ["name", "contact_count", "tenant", "created_by", "created_at"]
+    list_display = ["name", "contact_count", "tenant", "created_by_name", "created_at"]
     list_filter = [TenantListFilter]
     search_fields = ["name"]
     ordering = ["name"]
@@ -48,7 +49,9 @@ class TagAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return tag.contact_count
 
     def get_readonly_fields(self, request, obj=None):
-        return ["tenant", "created_by", "created_at"] if obj else ["created_by", "created_at"]
+        if obj:
+            return ["tenant", "created_by_name", "created_at"]
+        return ["created_at"]
 
     def save_model(self, request, obj, form, change):
         """Writes go through the tag services, as they do from the API."""

@@ -67,13 +67,35 @@ class ContactForm(forms.Form):
         return [CUSTOM_FIELD_PREFIX + d.public_id for d in self.definitions]
 
     def custom_field_values(self) -> dict[str, str]:
-        """Every definition's value as the services take it ("" clears)."""
+        """Every definition's value as the services take it ("" clears); none whose field
+        has an error of its own (that error is shown, and "" would read as "clear")."""
         return {
             d.public_id: VALUE_TYPES[d.type].from_form(
                 self.cleaned_data.get(CUSTOM_FIELD_PREFIX + d.public_id)
             )
             for d in self.definitions
+            if CUSTOM_FIELD_PREFIX + d.public_id not in self.errors
         }
+
+
+def service_input(form: ContactForm, formset) -> tuple[dict, list]:
+    """The members for the services, from what the form and formset could read, and the
+    formset forms whose identities they hold (`identities[i]` of the services is the i-th).
+
+    Where the forms have errors, the members they could not read are left out, so that
+    the services check the rest (contact_validate) and every error shows at once.
+    """
+    sent_rows = [
+        row for row in formset.forms if not row.errors and row.as_service_input() is not None
+    ]
+    members = {"custom_fields": form.custom_field_values()}
+    if "name" not in form.errors:
+        members["name"] = form.cleaned_data["name"]
+    if "tags" not in form.errors:
+        members["tag_ids"] = [tag.pk for tag in form.cleaned_data["tags"]]
+    if not formset.non_form_errors():
+        members["identities"] = [row.as_service_input() for row in sent_rows]
+    return members, sent_rows
 
 
 def initial_for(contact: Contact) -> dict:
@@ -91,7 +113,9 @@ def identity_initial(contact: Contact) -> list[dict]:
 
 
 def show_service_error(exc: ApplicationError, form: ContactForm, formset, sent_rows) -> None:
-    """Put a service's error next to the field it concerns.
+    """Put each error of a service next to the field it concerns: the one place that maps
+    the services' member paths (`customFields.cf_…`, `identities[0].externalId`) to the
+    form's fields; a path no field shows becomes an error of the whole form.
 
     `sent_rows` are the formset forms whose identities were sent, in order, so that
     `identities[i]` of the service is the i-th of them.

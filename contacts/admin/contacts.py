@@ -10,6 +10,7 @@ from functools import cached_property
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -21,10 +22,13 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from flownally_admin.errors import ApplicationError
+from flownally_admin.errors import ApplicationError, ValidationFailed
 from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
+from flownally_admin.tenancy.models import Tenant
 from tags.models import Tag
+from tags.selectors import TagNotFound, tag_list
+from tags.services import tag_create, tag_name_normalize
 
 from ..filtersets import ContactFilterSet
 from ..merging import contact_duplicates
@@ -39,19 +43,21 @@ from ..services import (
     contact_tag_remove,
     contact_unarchive,
     contact_update,
+    contact_validate,
 )
 from .contact_forms import (
     ContactForm,
     IdentityFormSet,
     identity_initial,
     initial_for,
+    service_input,
     show_service_error,
 )
 from .history import contact_timeline
 from .merge import MERGE_SELECTED_MAX, merge_url, merge_view
 
 COUNT_CAP = 10_000
-REFUSALS_SHOWN = 10
+NAMES_SHOWN = 10  # contacts named in one message of an action
 
 
 class CappedCountPaginator(Paginator):
@@ -222,21 +228,26 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     # --- actions: each goes through the service, contact by contact -------------------
 
     def _apply(self, request, queryset, label, change):
-        changed, refusals = 0, []
+        """`change` (a service call) for each contact, then how many changed and, in red,
+        why the others were left as they were: one message per reason, in the services'
+        own words, naming the contacts it concerns."""
+        changed, refusals = 0, {}
         for contact in queryset.select_related("tenant"):
             try:
                 with transaction.atomic():
                     change(contact)
-                changed += 1
-                self.log_change(request, contact, label)
             except ApplicationError as exc:
-                refusals.append(f"{contact}: {exc.detail}")
+                refusals.setdefault(" ".join(exc.reasons()), []).append(str(contact))
+                continue
+            changed += 1
+            self.log_change(request, contact, label)
+        left = sum(len(names) for names in refusals.values())
         message = f"{label}: {changed} contact{'s' if changed != 1 else ''} changed"
-        if refusals:
-            message += f", {len(refusals)} left as they were"
-        self.message_user(request, message + ".", messages.SUCCESS)
-        for refusal in refusals[:REFUSALS_SHOWN]:  # why, in the services' own words
-            self.message_user(request, refusal, messages.WARNING)
+        if left:
+            message += f", {left} left as they were"
+        self.message_user(request, message + ".", messages.SUCCESS if changed else messages.ERROR)
+        for reason, names in refusals.items():
+            self.message_user(request, f"{_some_of(names)}: {reason}", messages.ERROR)
 
     @admin.action(description="Archive selected contacts")
     def archive(self, request, queryset):
@@ -258,25 +269,97 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Add the tag named below")
     def add_tag(self, request, queryset):
-        self._tag_action(request, queryset, contact_tag_add, "Tagged")
+        """Tags the contacts; where a workspace has no tag of that name, offers to create it
+        (a confirmation page that posts back here with `create_tag`), if the user may."""
+        name = self._tag_name(request)
+        if name is None:
+            return None
+        tags, missing = _tags_named(queryset, name)
+        if missing:
+            tag_admin = self.admin_site.get_model_admin(Tag)
+            may_create = tag_admin.has_add_permission(request)
+            if "create_tag" in request.POST:
+                if not may_create:
+                    raise PermissionDenied
+                created = self._create_tags(request, tag_admin, name, missing)
+                if created is None:
+                    return None
+                tags.update(created)
+            elif may_create:
+                return self._create_tag_confirmation(request, queryset, name, missing)
+        self._tag_contacts(request, queryset, name, tags, contact_tag_add, "Tagged")
+        return None
 
     @admin.action(description="Remove the tag named below")
     def remove_tag(self, request, queryset):
-        self._tag_action(request, queryset, contact_tag_remove, "Untagged")
+        name = self._tag_name(request)
+        if name is not None:
+            tags, _ = _tags_named(queryset, name)
+            self._tag_contacts(request, queryset, name, tags, contact_tag_remove, "Untagged")
 
-    def _tag_action(self, request, queryset, service, label):
-        name = request.POST.get("tag", "").strip()
-        if not name:
-            self.message_user(request, "Name the tag in the Tag box.", messages.ERROR)
-            return
+    def _tag_name(self, request) -> str | None:
+        """The Tag box's name, if it can name a tag (else None, and the reason in red)."""
+        try:
+            return tag_name_normalize(request.POST.get("tag"))
+        except ValidationFailed as exc:
+            self.message_user(
+                request, f"Name the tag in the Tag box: {exc.reasons()[0]}", messages.ERROR
+            )
+            return None
+
+    def _tag_contacts(self, request, queryset, name, tags: dict, service, label):
+        """`service` with the tag of each contact's workspace; a contact whose workspace
+        has no such tag is left as it was, and says so."""
 
         def change(contact):
-            tag = Tag.objects.filter(tenant=contact.tenant, name__iexact=name).first()
+            tag = tags.get(contact.tenant_id)
             if tag is None:
-                raise ApplicationError(f"No tag named {name}")
+                raise TagNotFound(f"{contact.tenant} has no tag named '{name}'.")
             service(tenant=contact.tenant, contact_id=contact.pk, tag_id=tag.pk)
 
         self._apply(request, queryset, f"{label} '{name}'", change)
+
+    def _create_tags(self, request, tag_admin, name, tenants) -> dict | None:
+        """The tag `name` in each of `tenants`, through the tag service: {tenant id: tag}.
+        None, with the reason in red, if one cannot be created; then none is."""
+        created = {}
+        try:
+            with transaction.atomic():
+                for tenant in tenants:
+                    created[tenant.pk] = tag_create(
+                        tenant=tenant, name=name, created_by=request.user.pk
+                    )
+        except ApplicationError as exc:
+            self.message_user(
+                request,
+                f"The tag '{name}' was not created: {' '.join(exc.reasons())}",
+                messages.ERROR,
+            )
+            return None
+        for tag in created.values():
+            tag_admin.log_addition(request, tag, [{"added": {}}])
+        where = ", ".join(str(tenant) for tenant in tenants)
+        self.message_user(request, f"Created the tag '{name}' in {where}.", messages.SUCCESS)
+        return created
+
+    def _create_tag_confirmation(self, request, queryset, name, tenants):
+        """Asks before creating a tag: a misspelt name would otherwise become a new tag.
+        The page posts the same action, selection and name back, with `create_tag`."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Create the tag '{name}'?",
+            "tag_name": name,
+            "tenants": tenants,
+            "selected_count": queryset[: COUNT_CAP + 1].count(),
+            "count_cap": COUNT_CAP,
+            "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/contacts/contact/create_tag_confirmation.html", context
+        )
 
     @admin.action(description="Delete selected contacts (restorable)")
     def soft_delete(self, request, queryset):
@@ -385,7 +468,8 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         if request.method == "POST":
             form = ContactForm(request.POST, tenant=tenant, definitions=definitions)
             formset = IdentityFormSet(request.POST, prefix="identities")
-            if form.is_valid() and formset.is_valid():
+            form_valid, formset_valid = form.is_valid(), formset.is_valid()  # both, for errors
+            if form_valid and formset_valid:
                 saved = self._save(request, form, formset, tenant, contact)
                 if saved is not None:
                     return HttpResponseRedirect(
@@ -393,6 +477,12 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                         if "_continue" in request.POST
                         else reverse("admin:contacts_contact_changelist")
                     )
+            else:
+                members, sent_rows = service_input(form, formset)
+                try:
+                    contact_validate(tenant=tenant, **members)
+                except ApplicationError as exc:
+                    show_service_error(exc, form, formset, sent_rows)
         elif contact is not None:
             form = ContactForm(initial=initial_for(contact), tenant=tenant, definitions=definitions)
             formset = IdentityFormSet(initial=identity_initial(contact), prefix="identities")
@@ -415,13 +505,7 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def _save(self, request, form, formset, tenant, contact):
         """One service call; on failure its errors are put on the form and None returned."""
-        sent_rows = [f for f in formset.forms if f.as_service_input() is not None]
-        members = {
-            "name": form.cleaned_data["name"],
-            "identities": [f.as_service_input() for f in sent_rows],
-            "tag_ids": [tag.pk for tag in form.cleaned_data["tags"]],
-            "custom_fields": form.custom_field_values(),
-        }
+        members, sent_rows = service_input(form, formset)
         try:
             if contact is None:
                 saved = contact_create(tenant=tenant, created_by=request.user.pk, **members)
@@ -439,6 +523,28 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             return None
         self.message_user(request, f"Saved {saved}.", messages.SUCCESS)
         return saved
+
+
+def _tags_named(queryset, name: str) -> tuple[dict, list]:
+    """The tag called `name` (in any case) in each workspace of the selected contacts:
+    ({tenant id: tag}, [the workspaces that have none]). One query per workspace; a
+    selection rarely spans more than one."""
+    tenants = Tenant.objects.filter(pk__in=queryset.values("tenant_id")).order_by("name")
+    tags, missing = {}, []
+    for tenant in tenants:
+        tag = tag_list(tenant=tenant).filter(name_key=name.lower()).first()
+        if tag is None:
+            missing.append(tenant)
+        else:
+            tags[tenant.pk] = tag
+    return tags, missing
+
+
+def _some_of(names: list[str]) -> str:
+    """ "Ada, Bob and 9 others": the first few names of a long list."""
+    if len(names) <= NAMES_SHOWN:
+        return ", ".join(names)
+    return f"{', '.join(names[:NAMES_SHOWN])} and {len(names) - NAMES_SHOWN} others"
 
 
 def _duplicates_panel(contact: Contact) -> dict:

@@ -4,11 +4,14 @@ from dataclasses import dataclass
 
 from django.core.paginator import Paginator
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from customfields.models import CustomFieldDefinition
 from events.models import Event
 from events.selectors import contact_event_list
-from flownally_admin.tenancy.models import ApiKey, ServiceAccount, User
+from events.types import actor_type
+from flownally_admin.tenancy.models import ApiKey
+from flownally_admin.tenancy.selectors import actor_names
 
 from ..models import Channel, Contact
 
@@ -46,11 +49,24 @@ def contact_timeline(contact: Contact, page_number) -> tuple[list[TimelineEntry]
             "public_id", "name"
         )
     )
-    entries = [_entry(event, names, fields) for event in page.object_list]
+    merged = [
+        contact_id
+        for event in page.object_list
+        for contact_id in [*event.data.get("sourceIds", []), event.data.get("mergedInto")]
+        if contact_id
+    ]
+    contacts = dict(
+        Contact.objects.filter(tenant_id=contact.tenant_id, pk__in=merged)
+        .exclude(name="")
+        .values_list("pk", "name")
+    )
+    entries = [_entry(event, names, fields, contacts) for event in page.object_list]
     return entries, page
 
 
-def _entry(event: Event, names: "_ActorNames", fields: dict[str, str]) -> TimelineEntry:
+def _entry(
+    event: Event, names: "_ActorNames", fields: dict[str, str], contacts: dict[str, str]
+) -> TimelineEntry:
     import_id = event.data.get("importId")
     who, who_title = names.describe(event)
     return TimelineEntry(
@@ -62,16 +78,26 @@ def _entry(event: Event, names: "_ActorNames", fields: dict[str, str]) -> Timeli
         import_url=reverse("admin:contacts_contactimport_change", args=[import_id])
         if import_id
         else None,
-        changes=change_lines(event.data.get("changes") or {}, fields) + _merge_lines(event.data),
+        changes=change_lines(event.data.get("changes") or {}, fields)
+        + _merge_lines(event.data, contacts),
     )
 
 
-def _merge_lines(data: dict) -> list[str]:
+def _merge_lines(data: dict, contacts: dict[str, str]) -> list[str]:
+    """The contacts of a merge by name (from `contacts`), their ids on hover."""
     if data.get("sourceIds"):
-        return [f"Merged in: {', '.join(data['sourceIds'])}"]
+        return [format_html("Merged in: {}", _contacts_html(data["sourceIds"], contacts))]
     if data.get("mergedInto"):
-        return [f"Merged into {data['mergedInto']}"]
+        return [format_html("Merged into {}", _contacts_html([data["mergedInto"]], contacts))]
     return []
+
+
+def _contacts_html(contact_ids: list[str], contacts: dict[str, str]) -> str:
+    return format_html_join(
+        ", ",
+        '<span title="{}">{}</span>',
+        ((contact_id, contacts.get(contact_id, contact_id)) for contact_id in contact_ids),
+    )
 
 
 def change_lines(changes: dict, field_names: dict[str, str]) -> list[str]:
@@ -109,25 +135,17 @@ class _ActorNames:
     """The names behind the actor ids of a page of events, looked up once per kind."""
 
     def __init__(self, events):
-        actor_ids = {event.actor_id for event in events}
+        self.names = actor_names(actor_ids={event.actor_id for event in events})
         key_ids = {event.api_key_id for event in events if event.api_key_id}
-        self.users = {
-            user.pk: user.get_full_name() or user.get_username()
-            for user in User.objects.filter(pk__in=actor_ids)
-        }
-        self.accounts = dict(
-            ServiceAccount.objects.filter(pk__in=actor_ids).values_list("pk", "name")
-        )
         self.keys = dict(ApiKey.objects.filter(pk__in=key_ids).values_list("pk", "token_prefix"))
 
     def describe(self, event: Event) -> tuple[str, str]:
+        """(name, the ids behind it): a service account's with the key it used."""
         actor = event.actor_id
-        if actor in self.users:
-            return self.users[actor], actor
-        if actor in self.accounts:
-            key = self.keys.get(event.api_key_id)
-            name = f"{self.accounts[actor]} (key {key}…)" if key else self.accounts[actor]
-            return name, " ".join(filter(None, [actor, event.api_key_id]))
-        if actor == "system":
-            return "System", actor
-        return actor, actor  # deleted since
+        name = self.names[actor]
+        key = self.keys.get(event.api_key_id)
+        if actor_type(actor) == "service_account" and name != actor:
+            return (f"{name} (key {key}…)" if key else name), " ".join(
+                filter(None, [actor, event.api_key_id])
+            )
+        return name, actor

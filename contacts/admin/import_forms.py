@@ -3,6 +3,8 @@ the tenant and the import's options."""
 
 from django import forms
 from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 
@@ -10,7 +12,7 @@ from flownally_admin.tenancy.models import Tenant
 from tags.models import Tag
 
 from ..importing.staging import StagedUploadGone, contact_import_staged_get
-from ..models import ImportMode
+from ..models import Contact, ImportMode
 
 
 class ContactImportStartForm(forms.Form):
@@ -43,28 +45,20 @@ class ContactImportStartForm(forms.Form):
         label="Tags to add",
         queryset=Tag.objects.none(),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="Added to every imported contact. Hold Ctrl (⌘ on a Mac) to select several.",
+        # The contact form's autocomplete: it searches the tags the user may see (TagAdmin)
+        # instead of listing every tag of every tenant in the page.
+        widget=AutocompleteSelectMultiple(Contact._meta.get_field("tags"), admin.site),
+        help_text="Added to every imported contact, besides the tags the file's tags column "
+        "names. Type to find a tag.",
     )
 
     def __init__(self, *args, tenants, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["tenant"].queryset = tenants
-        tags = list(
-            Tag.objects.filter(tenant__in=tenants)
-            .select_related("tenant")
-            .order_by(Lower("tenant__name"), "tenant_id", Lower("name"))
+        self.fields["tags"].queryset = Tag.objects.filter(tenant__in=tenants).order_by(
+            Lower("name")
         )
-        self.fields["tags"].queryset = Tag.objects.filter(tenant__in=tenants)
-        # One group of options per tenant when the user has several.
-        groups: dict[str, list] = {}
-        for tag in tags:
-            groups.setdefault(str(tag.tenant), []).append((tag.pk, tag.name))
-        if len(groups) > 1:
-            self.fields["tags"].widget.choices = list(groups.items())
-        else:
-            self.fields["tags"].widget.choices = [(tag.pk, tag.name) for tag in tags]
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")

@@ -19,14 +19,19 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from flownally_admin.errors import ValidationFailed
-from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
-from flownally_admin.tenancy.models import User
+from flownally_admin.tenancy.admin import (
+    ActorNamesMixin,
+    TenantListFilter,
+    TenantScopedAdminMixin,
+    actor_html,
+)
+from flownally_admin.tenancy.selectors import actor_names
 from tags.models import Tag
 
 from ..importing.columns import RECOGNISED_COLUMNS, Kind
 from ..importing.report import error_csv_response
 from ..importing.selectors import ImportPreview, InvalidCsvUpload, contact_import_preview
-from ..importing.services import TooManyImports, contact_import_create
+from ..importing.services import FILE_TAG_NAMES_KEPT, TooManyImports, contact_import_create
 from ..importing.staging import (
     StagedUpload,
     StagedUploadGone,
@@ -47,7 +52,7 @@ FINISHED = (ImportStatus.COMPLETED, ImportStatus.FAILED)
 
 
 @admin.register(ContactImport)
-class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class ContactImportAdmin(ActorNamesMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     """Imports of the user's tenants; any member may run one (agents too)."""
 
     list_display = [
@@ -60,7 +65,7 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "updated",
         "skipped",
         "failed",
-        "created_by",
+        "created_by_name",
         "created_at",
     ]
     list_filter = [TenantListFilter, "status"]
@@ -259,8 +264,7 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         except TooManyImports as exc:
             form.add_error(None, exc.detail)
             return None
-        messages.success(request, f"The import of {imp.file_name} has started.")
-        return imp
+        return imp  # its page says how it is doing (import_state), so no message here
 
     @staticmethod
     def _set_staged(form, staged: StagedUpload | None) -> None:
@@ -291,12 +295,9 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             imp=imp,
             bar=_progress_bar(imp),
             finished=imp.status in FINISHED,
-            started_by=_user_label(imp.created_by),
-            tag_names=list(
-                Tag.objects.filter(tenant_id=imp.tenant_id, pk__in=imp.tag_ids)
-                .order_by(Lower("name"))
-                .values_list("name", flat=True)
-            ),
+            started_by=actor_html(imp.created_by, actor_names(actor_ids=[imp.created_by])),
+            state=import_state(imp),
+            tags_added=_tags_added(imp),
             errors=errors,
             errors_capped=imp.error_count > len(errors),
             progress_url=self._url("progress", quote(imp.pk)),
@@ -320,8 +321,10 @@ class ContactImportAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
 
 def import_progress(imp: ContactImport) -> dict:
-    """What the job page's poll shows; the names are those of the API's ImportStatus."""
+    """What the job page's poll shows; the names are those of the API's ImportStatus, and
+    `state` the page's sentence on how the job is doing."""
     return {
+        "state": import_state(imp),
         "status": imp.status,
         "totalRows": imp.total_rows,
         "processedRows": imp.processed_rows,
@@ -343,7 +346,51 @@ def _progress_bar(imp: ContactImport) -> dict:
     return {"value": min(imp.processed_rows, maximum), "max": maximum}
 
 
-def _user_label(actor_id: str) -> str:
-    """A staff user's name with their id; API callers (`svc_…`) by id alone."""
-    user = User.objects.filter(pk=actor_id).only("username").first()
-    return f"{user.username} ({actor_id})" if user else actor_id
+def import_state(imp: ContactImport) -> dict:
+    """The job page's message, {level, text}: what the job is doing now, which the page's
+    script keeps up to date (never a message written once when the job was queued)."""
+    what = f"The {'dry run' if imp.dry_run else 'import'} of {imp.file_name}"
+    if imp.status == ImportStatus.QUEUED:
+        return {"level": "info", "text": f"{what} is queued: it starts when a worker is free."}
+    if imp.status == ImportStatus.RUNNING:
+        total = "?" if imp.total_rows is None else imp.total_rows
+        return {
+            "level": "info",
+            "text": f"{what} is running: {imp.processed_rows} of {total} rows processed.",
+        }
+    if imp.status == ImportStatus.FAILED:
+        return {"level": "error", "text": f"{what} failed: {imp.failure_message}"}
+    counts = (
+        f"{imp.created_count} created, {imp.updated_count} updated, "
+        f"{imp.skipped_count} skipped, {imp.failed_count} failed"
+    )
+    if imp.dry_run:
+        return {
+            "level": "success",
+            "text": f"{what} has completed, writing nothing: {counts} (had it been an import).",
+        }
+    return {"level": "success", "text": f"{what} has completed: {counts}."}
+
+
+def _tags_added(imp: ContactImport) -> str:
+    """The tags the job added: those chosen for every contact and those named in the
+    file's tags column (as the job recorded them, `file_tag_names`)."""
+    chosen = list(
+        Tag.objects.filter(tenant_id=imp.tenant_id, pk__in=imp.tag_ids)
+        .order_by(Lower("name"))
+        .values_list("name", flat=True)
+    )
+    from_file = imp.file_tag_names[:FILE_TAG_NAMES_KEPT]
+    more = " and more" if len(imp.file_tag_names) > FILE_TAG_NAMES_KEPT else ""
+    parts = []
+    if chosen:
+        parts.append(f"{', '.join(chosen)} (to every contact)")
+    if from_file:
+        parts.append(f"{', '.join(from_file)}{more} (from the file's tags column)")
+    if not parts:
+        return "none"
+    if imp.dry_run:
+        return f"none, as a dry run writes nothing; an import would add {'; '.join(parts)}"
+    if imp.status in FINISHED and not (imp.created_count or imp.updated_count):
+        return "none: no contact was created or updated"
+    return "; ".join(parts)

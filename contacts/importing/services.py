@@ -55,6 +55,9 @@ from .writers import batch_rows, known_keys, write_batch
 
 logger = logging.getLogger(__name__)
 
+# Names of the file's tags the job keeps for its page: enough to say what was added, and
+# one more to say there were more, without growing with a file of a thousand tags.
+FILE_TAG_NAMES_KEPT = 20
 PASS_ATTEMPTS = 3  # passes from the checkpoint, when a concurrent writer got in the way
 TURN_POLL_SECONDS = 0.5
 
@@ -377,22 +380,38 @@ def _write_batch(imp: ContactImport, worker: str, batch, plan, rows) -> None:
         imp.error_count += len(plan.errors)
         imp.checkpoint_offset = batch[-1].end_offset
         imp.checkpoint_row = batch[-1].number
-        _save_progress(
-            imp,
-            worker,
-            [
-                "processed_rows",
-                "created_count",
-                "updated_count",
-                "skipped_count",
-                "failed_count",
-                "error_count",
-                "checkpoint_offset",
-                "checkpoint_row",
-            ],
-        )
+        fields = [
+            "processed_rows",
+            "created_count",
+            "updated_count",
+            "skipped_count",
+            "failed_count",
+            "error_count",
+            "checkpoint_offset",
+            "checkpoint_row",
+        ]
+        tag_names = _with_file_tag_names(imp.file_tag_names, plan)
+        if tag_names != imp.file_tag_names:
+            imp.file_tag_names = tag_names
+            fields.append("file_tag_names")
+        _save_progress(imp, worker, fields)
         if not imp.dry_run:
             _record_contact_events(imp, plan)
+
+
+def _with_file_tag_names(kept: list[str], plan) -> list[str]:
+    """`kept` and the tag names of the batch's contacts, each once whatever its case, in
+    the order met, up to FILE_TAG_NAMES_KEPT + 1. Saved with the batch, so a batch
+    written again after a rollback does not count twice."""
+    names, seen = list(kept), {name.lower() for name in kept}
+    for change in (*plan.creates.values(), *plan.updates.values()):
+        for name in sorted(change.tag_names, key=str.lower):  # a set: in a stable order
+            if len(names) > FILE_TAG_NAMES_KEPT:
+                return names
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                names.append(name)
+    return names
 
 
 def _record_contact_events(imp: ContactImport, plan) -> None:

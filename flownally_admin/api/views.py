@@ -8,6 +8,7 @@ from rest_framework import exceptions, viewsets
 from rest_framework.views import APIView
 
 from flownally_admin.errors import ValidationFailed
+from flownally_admin.html import code_spans
 
 from .filters import ApiFilterSet
 from .permissions import IsApiPrincipal
@@ -92,7 +93,8 @@ def problem_type_page(request, code: str):
     problem = PROBLEM_TYPES.get(code)
     if problem is None:
         raise Http404
-    return render(request, "problems/problem_type.html", {"code": code, "problem": problem})
+    context = {"code": code, "problem": problem, "description": code_spans(problem.description)}
+    return render(request, "problems/problem_type.html", context)
 
 
 def server_error(request, *args, **kwargs):

@@ -12,13 +12,14 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
 from flownally_admin.errors import ApplicationError, ValidationFailed
 
 from .models import ApiKey, Membership, ServiceAccount, Tenant, User
 from .scopes import ALL_SCOPES, Role
-from .selectors import tenant_list_for_user
+from .selectors import actor_names, tenant_list_for_user
 from .services import (
     api_key_create,
     api_key_revoke,
@@ -65,7 +66,8 @@ class NameCheckedByServiceForm(forms.ModelForm):
         try:
             cleaned["name"] = self.validate_name(tenant, cleaned.get("name"))
         except ValidationFailed as exc:
-            self.add_error("name", exc.violations[0].message)
+            for reason in exc.reasons():
+                self.add_error("name", reason)
         except ApplicationError as exc:
             self.add_error("name", exc.detail)
         return cleaned
@@ -162,6 +164,37 @@ class TenantScopedAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self.has_tenant_access(request)
+
+
+def actor_html(actor_id: str, names: dict[str, str]) -> str:
+    """An actor by name, its id on hover (from `actor_names`)."""
+    return format_html('<span title="{}">{}</span>', actor_id, names.get(actor_id, actor_id))
+
+
+class ActorNamesMixin:
+    """For admins of objects that record who made them (`created_by`, an actor id): a
+    "created by" column and read-only field showing the actor's name, the id on hover.
+
+    A changelist looks the names up once for the rows of its page (one query per kind
+    of actor, `actor_names`), not once per row; a change page, for its one object.
+    """
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:  # not rendered yet: the rows shown are these objects
+            rows = list(changelist.result_list)
+            names = actor_names(actor_ids=[row.created_by for row in rows])
+            for row in rows:
+                row.actor_names = names
+        return response
+
+    @admin.display(description="created by")
+    def created_by_name(self, obj):
+        names = getattr(obj, "actor_names", None)
+        if names is None:
+            names = actor_names(actor_ids=[obj.created_by])
+        return actor_html(obj.created_by, names)
 
 
 class MembershipInline(admin.TabularInline):
@@ -440,7 +473,11 @@ class ApiKeyAdmin(ApiKeyColumns, TenantScopedAdminMixin, admin.ModelAdmin):
                 api_key_revoke(key=key)
                 self.log_change(request, key, [{"changed": {"fields": ["Revoked at"]}}])
         noun = "API key" if len(live) == 1 else "API keys"
-        self.message_user(request, f"Revoked {len(live)} {noun}.", messages.SUCCESS)
+        message = f"Revoked {len(live)} {noun}."
+        already = len(keys) - len(live)
+        if already:  # said, not skipped in silence
+            message += f" {already} {'was' if already == 1 else 'were'} already revoked."
+        self.message_user(request, message, messages.SUCCESS if live else messages.ERROR)
 
     def _revoke_confirmation(self, request, keys: list[ApiKey], *, action: bool):
         context = {

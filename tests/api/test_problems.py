@@ -5,6 +5,8 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from flownally_admin.api.problems import PROBLEM_TYPES
+from flownally_admin.html import code_spans
 from tests.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +140,19 @@ def test_problem_type_pages_describe_each_code():
     assert response.status_code == 200
     assert b"Tag exists" in response.content
     assert b"409" in response.content
+
+
+@pytest.mark.parametrize("code", sorted(PROBLEM_TYPES))
+def test_problem_type_pages_show_code_spans_as_code_not_backticks(code):
+    page = APIClient().get(f"/problems/{code}").content.decode()
+    description = page.split('<p id="problem-description">')[1].split("</p>")[0]
+    assert "`" not in description
+    assert description == str(code_spans(PROBLEM_TYPES[code].description))
+
+
+def test_a_problem_page_escapes_inside_and_outside_code_spans():
+    page = APIClient().get("/problems/unauthenticated").content.decode()
+    assert "<code>Authorization: Bearer &lt;token&gt;</code> with a key" in page
 
 
 def test_unknown_problem_type_page_is_404():

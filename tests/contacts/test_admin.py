@@ -5,6 +5,7 @@ from django.contrib.admin.models import LogEntry
 
 from contacts.models import Contact
 from contacts.services import contact_archive, contact_create, contact_delete
+from tags.models import Tag
 from tests.factories.customfields import CustomFieldDefinitionFactory
 from tests.factories.tags import TagFactory
 from tests.factories.tenancy import MembershipFactory
@@ -118,6 +119,107 @@ def test_bulk_actions_go_through_the_services_and_report_counts(client, agent, t
     assert Contact.objects.get(pk=first.pk).deleted_at is not None
 
 
+def _messages(response):
+    return [(m.level_tag, str(m)) for m in response.context["messages"]]
+
+
+def _act(client, action, contacts, query="?state=all", **data):
+    return client.post(
+        CHANGELIST + query,
+        {"action": action, "_selected_action": [c.pk for c in contacts], "index": "0", **data},
+        follow=True,
+    )
+
+
+def test_an_action_says_in_red_why_contacts_were_left_as_they_were(client, agent, tenant):
+    first, second = _contact(tenant, name="One"), _contact(tenant, name="Two")
+    for contact in (first, second):
+        contact_archive(tenant=tenant, contact_id=contact.pk)
+    assert _messages(_act(client, "archive", [first, second])) == [
+        ("error", "Archived: 0 contacts changed, 2 left as they were."),
+        ("error", "Two, One: The contact is already archived."),  # newest first, as listed
+    ]
+
+
+def test_adding_an_unknown_tag_asks_to_create_it_then_creates_and_adds_it(client, agent, tenant):
+    first, second = _contact(tenant, name="One"), _contact(tenant, name="Two")
+    confirmation = _act(client, "add_tag", [first, second], tag=" Gold ")
+    assert confirmation.templates[0].name == ("admin/contacts/contact/create_tag_confirmation.html")
+    page = confirmation.content.decode()
+    assert f"There is no tag named <strong>Gold</strong> in\n  {tenant}." in page
+    assert "add it to the\n  2\n  selected contacts?" in page
+    assert not Tag.objects.filter(tenant=tenant).exists()
+
+    # The page posts the selection back with `create_tag` (no `index`: Django's
+    # confirmation path for actions, as its own delete confirmation uses).
+    response = client.post(
+        CHANGELIST + "?state=all",
+        {
+            "action": "add_tag",
+            "tag": "Gold",
+            "create_tag": "yes",
+            "select_across": "0",
+            "_selected_action": [first.pk, second.pk],
+        },
+        follow=True,
+    )
+    gold = Tag.objects.get(tenant=tenant)
+    assert (gold.name, gold.created_by) == ("Gold", agent.pk)
+    assert _messages(response) == [
+        ("success", f"Created the tag 'Gold' in {tenant}."),
+        ("success", "Tagged 'Gold': 2 contacts changed."),
+    ]
+    assert set(gold.contacts.values_list("pk", flat=True)) == {first.pk, second.pk}
+
+
+def test_creating_a_tag_from_the_action_is_refused_to_who_may_not_create_tags(
+    client, agent, tenant, monkeypatch
+):
+    from tags.admin import TagAdmin
+
+    monkeypatch.setattr(TagAdmin, "has_add_permission", lambda self, request: False)
+    contact = _contact(tenant, name="One")
+    response = _act(client, "add_tag", [contact], tag="Gold")
+    assert _messages(response) == [
+        ("error", "Tagged 'Gold': 0 contacts changed, 1 left as they were."),
+        ("error", f"One: {tenant} has no tag named 'Gold'."),
+    ]
+    forced = client.post(
+        CHANGELIST,
+        {"action": "add_tag", "tag": "Gold", "create_tag": "yes", "_selected_action": [contact.pk]},
+    )
+    assert forced.status_code == 403
+    assert not Tag.objects.filter(tenant=tenant).exists()
+
+
+def test_a_tag_name_that_cannot_be_a_tag_is_refused_before_anything(client, agent, tenant):
+    contact = _contact(tenant, name="One")
+    assert _messages(_act(client, "add_tag", [contact], tag="x" * 65)) == [
+        ("error", "Name the tag in the Tag box: A tag name has at most 64 characters."),
+    ]
+    assert _messages(_act(client, "remove_tag", [contact], tag="  ")) == [
+        ("error", "Name the tag in the Tag box: A tag name is required."),
+    ]
+    assert not Tag.objects.exists()
+
+
+def test_removing_an_unknown_tag_says_so_in_red(client, agent, tenant):
+    contact = _contact(tenant, name="One")
+    assert _messages(_act(client, "remove_tag", [contact], tag="Gold")) == [
+        ("error", "Untagged 'Gold': 0 contacts changed, 1 left as they were."),
+        ("error", f"One: {tenant} has no tag named 'Gold'."),
+    ]
+
+
+def test_a_refusal_names_ten_contacts_and_counts_the_rest(client, agent, tenant):
+    contacts = [_contact(tenant, name=f"C{n:02}") for n in range(12)]
+    for contact in contacts:
+        contact_archive(tenant=tenant, contact_id=contact.pk)
+    messages = _messages(_act(client, "archive", contacts, query="?state=all&o=1"))
+    names = ", ".join(f"C{n:02}" for n in range(10))
+    assert messages[1] == ("error", f"{names} and 2 others: The contact is already archived.")
+
+
 def test_edit_page_has_a_typed_field_per_definition(client, agent, tenant):
     renewal = CustomFieldDefinitionFactory(tenant=tenant, name="Renewal", type="date")
     contact = _contact(tenant, name="Ada", custom_fields={renewal.public_id: "2026-05-01"})
@@ -197,6 +299,45 @@ def test_field_errors_from_validation(client, agent, tenant):
     assert "not a valid phone number" in formset.forms[0].errors["external_id"][0]
     contact.refresh_from_db()
     assert contact.name == "Ada"
+
+
+def test_every_error_of_a_submission_shows_at_once(client, agent, tenant):
+    """The form's own (a date it cannot read) and the services' (e-mail, WhatsApp number,
+    name) together: the services check what the form could read."""
+    renewal = CustomFieldDefinitionFactory(tenant=tenant, name="Renewal", type="date")
+    response = client.post(
+        f"{CHANGELIST}add/",
+        _edit_data(
+            tenant=tenant.pk,
+            name="x" * 300,
+            **{
+                f"cf__{renewal.public_id}": "31/31/2026",
+                "cf__cf_email": "not-an-email",
+                "identities-0-channel": "whatsapp",
+                "identities-0-external_id": "12",
+            },
+        ),
+    )
+    assert response.status_code == 200
+    form, formset = response.context["form"], response.context["formset"]
+    assert form.errors[f"cf__{renewal.public_id}"] == ["Enter a valid date."]
+    assert form.errors["cf__cf_email"] == ["'not-an-email' is not a valid e-mail address."]
+    assert form.errors["name"] == ["A name has at most 255 characters."]
+    assert "not a valid phone number" in formset.forms[0].errors["external_id"][0]
+    assert not Contact.objects.filter(tenant=tenant).exists()
+
+
+def test_a_field_the_form_cannot_read_is_not_cleared_by_the_check(client, agent, tenant):
+    renewal = CustomFieldDefinitionFactory(tenant=tenant, name="Renewal", type="date")
+    contact = _contact(tenant, name="Ada", custom_fields={renewal.public_id: "2026-05-01"})
+    response = client.post(
+        f"{CHANGELIST}{contact.pk}/change/",
+        _edit_data(contact, name="Ada", **{f"cf__{renewal.public_id}": "soon"}),
+    )
+    form = response.context["form"]
+    assert list(form.errors) == [f"cf__{renewal.public_id}"]
+    contact.refresh_from_db()
+    assert contact.custom_fields == {renewal.public_id: "2026-05-01"}
 
 
 def test_a_stale_page_cannot_overwrite_someone_elses_change(client, agent, tenant):

@@ -86,7 +86,21 @@ def test_a_merge_says_which_contacts_went_where(client, agent, tenant):
     target = contact_create(tenant=tenant, created_by="usr_t", name="Ada")
     source = contact_create(tenant=tenant, created_by="usr_t", name="Ada L")
     contact_merge(tenant=tenant, target_id=target.pk, source_ids=[source.pk])
-    merged = _history(client, target).context["entries"][0]
-    assert (merged.headline, merged.changes) == ("Merged", [f"Merged in: {source.pk}"])
+    response = _history(client, target)
+    merged = response.context["entries"][0]
+    line = f'Merged in: <span title="{source.pk}">Ada L</span>'
+    assert (merged.headline, merged.changes) == ("Merged", [line])
+    assert line in response.content.decode()  # by name, the id on hover
     deleted = _history(client, source).context["entries"][0]
-    assert (deleted.headline, deleted.changes) == ("Deleted", [f"Merged into {target.pk}"])
+    assert (deleted.headline, deleted.changes) == (
+        "Deleted",
+        [f'Merged into <span title="{target.pk}">Ada</span>'],
+    )
+
+
+def test_the_timeline_names_the_actors_with_their_ids_on_hover(client, agent, tenant):
+    contact = contact_create(tenant=tenant, created_by=agent.pk, name="Ada")
+    with event_origin(actor_id=agent.pk, source="admin"):
+        contact_update(tenant=tenant, contact_id=contact.pk, name="Ada L")
+    page = _history(client, contact).content.decode()
+    assert f'by <span title="{agent.pk}">Sam Support</span>' in page

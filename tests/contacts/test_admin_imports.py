@@ -17,6 +17,7 @@ from contacts.importing.services import contact_import_create
 from contacts.importing.staging import STAGING_DIR, StagedUpload, contact_import_staged_get
 from contacts.models import Contact, ContactImport
 from contacts.services import contact_create
+from tags.models import Tag
 from tests.factories.customfields import CustomFieldDefinitionFactory
 from tests.factories.tags import TagFactory
 from tests.factories.tenancy import MembershipFactory
@@ -135,8 +136,15 @@ def test_add_page_offers_only_the_users_tenants_and_their_tags(staff_client, ten
     page = staff_client.get(ADD_URL).content.decode()
     assert tenant.pk in page
     assert other_tenant.pk not in page
-    assert "ours" in page
+    # Tags are offered by the contact form's autocomplete, which searches the user's tags.
+    assert 'class="admin-autocomplete"' in page
+    assert 'data-field-name="tags"' in page
     assert "theirs" not in page
+    found = staff_client.get(
+        "/admin/autocomplete/",
+        {"app_label": "contacts", "model_name": "contact", "field_name": "tags", "term": ""},
+    ).json()
+    assert [result["text"] for result in found["results"]] == ["ours"]
 
 
 def test_add_page_lists_the_importers_recognised_columns(staff_client):
@@ -408,7 +416,14 @@ def test_job_page_shows_the_counts_and_the_first_errors(staff_client, staff, fin
     assert '<td id="count-updated">1</td>' in page
     assert '<td id="count-skipped">1</td>' in page
     assert '<td id="count-failed">3</td>' in page
-    assert f"{staff.username} ({staff.pk})" in page
+    assert (
+        f'<dd id="import-started-by"><span title="{staff.pk}">{staff.username}</span></dd>' in page
+    )
+    assert (
+        '<li id="import-state" class="success">The import of contacts.csv has completed: '
+        "1 created, 1 updated, 1 skipped, 3 failed.</li>" in page
+    )
+    assert "has started" not in page
     assert [(e["row"], e["column"], e["code"], e["value"]) for e in response.context["errors"]] == [
         (2, "email", "invalid_email", "not-an-email"),
         (3, "email", "invalid_email", "=cmd"),
@@ -442,6 +457,82 @@ def test_job_page_of_a_queued_import_polls_for_progress(staff_client, staff, ten
     assert f'data-progress-url="{_job_url(imp, "progress/")}"' in page
     assert "contacts/import_progress.js" in page
     assert staff_client.get(_job_url(imp, "progress/")).json()["status"] == "queued"
+    state = "The import of contacts.csv is queued: it starts when a worker is free."
+    assert f'<li id="import-state" class="info">{state}</li>' in page
+    assert staff_client.get(_job_url(imp, "progress/")).json()["state"] == {
+        "level": "info",
+        "text": state,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "state"),
+    [
+        (
+            {"status": "running", "processed_rows": 40, "total_rows": 100},
+            {"level": "info", "text": "The import of x.csv is running: 40 of 100 rows processed."},
+        ),
+        (
+            {"status": "running", "processed_rows": 0, "total_rows": None},
+            {"level": "info", "text": "The import of x.csv is running: 0 of ? rows processed."},
+        ),
+        (
+            {"status": "failed", "failure_code": "invalid_csv", "failure_message": "Bad quote."},
+            {"level": "error", "text": "The import of x.csv failed: Bad quote."},
+        ),
+        (
+            {"status": "completed", "dry_run": True, "created_count": 2, "failed_count": 1},
+            {
+                "level": "success",
+                "text": "The dry run of x.csv has completed, writing nothing: 2 created, "
+                "0 updated, 0 skipped, 1 failed (had it been an import).",
+            },
+        ),
+    ],
+)
+def test_the_job_page_message_says_the_jobs_state(staff_client, staff, tenant, fields, state):
+    imp = contact_import_create(
+        tenant=tenant, created_by=staff.pk, upload=_file("name\nA\n", "x.csv")
+    )
+    ContactImport.objects.filter(pk=imp.pk).update(**fields)
+    page = staff_client.get(_job_url(imp)).content.decode()
+    assert f'<li id="import-state" class="{state["level"]}">{state["text"]}</li>' in page
+    assert staff_client.get(_job_url(imp, "progress/")).json()["state"] == state
+
+
+def test_the_job_page_says_which_tags_were_added_chosen_and_from_the_file(
+    run_import, staff_client, tenant
+):
+    vip = TagFactory(tenant=tenant, name="VIP")
+    TagFactory(tenant=tenant, name="Beta")
+    imp, _ = run_import("name,tags\nAda,beta;Gamma\nBob,gamma|Delta\n,\n", tags=[vip.pk])
+    assert imp.file_tag_names == ["beta", "Gamma", "Delta"]
+    page = staff_client.get(_job_url(imp)).content.decode()
+    assert (
+        '<dd id="import-tags" data-refresh-on-finish>VIP (to every contact); beta, Gamma, Delta '
+        "(from the file&#x27;s tags column)</dd>" in page
+    )
+    bob = Contact.objects.get(tenant=tenant, name="Bob")
+    assert sorted(t.name for t in bob.tags.all()) == ["Delta", "Gamma", "VIP"]
+
+
+def test_the_job_page_keeps_a_file_of_many_tags_short(run_import, staff_client, tenant):
+    names = [f"t{n:02}" for n in range(30)]
+    imp, _ = run_import("name,tags\n" + "".join(f"P{n},{name}\n" for n, name in enumerate(names)))
+    assert imp.file_tag_names == names[:21]
+    page = staff_client.get(_job_url(imp)).content.decode()
+    assert f"{', '.join(names[:20])} and more (from the file&#x27;s tags column)" in page
+
+
+def test_a_dry_run_says_no_tag_was_added(run_import, staff_client, tenant):
+    imp, _ = run_import("name,tags\nAda,Gamma\n", dry_run="on")
+    assert imp.file_tag_names == ["Gamma"]
+    page = staff_client.get(_job_url(imp)).content.decode()
+    assert (
+        "none, as a dry run writes nothing; an import would add Gamma (from the file&#x27;s "
+        "tags column)" in page
+    )
+    assert not Tag.objects.filter(tenant=tenant).exists()
 
 
 def test_progress_json_returns_the_exact_counts(staff_client, finished_import):
@@ -449,6 +540,11 @@ def test_progress_json_returns_the_exact_counts(staff_client, finished_import):
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     assert response.json() == {
+        "state": {
+            "level": "success",
+            "text": "The import of contacts.csv has completed: "
+            "1 created, 1 updated, 1 skipped, 3 failed.",
+        },
         "status": "completed",
         "totalRows": 6,
         "processedRows": 6,
@@ -500,7 +596,10 @@ def test_list_shows_the_tenants_imports_newest_first(run_import, staff_client, s
     assert response.status_code == 200
     assert [i.file_name for i in response.context["cl"].result_list] == ["second.csv", "first.csv"]
     page = response.content.decode()
-    assert staff.pk in page
+    assert (
+        f'<td class="field-created_by_name"><span title="{staff.pk}">{staff.username}</span>'
+        in page
+    )
     assert "1 / 1" in page  # processed / total rows of the first
     assert ADD_URL in page
     assert "Import contacts" in page

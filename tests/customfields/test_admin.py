@@ -95,6 +95,31 @@ def test_delete_hides_the_definition(admin_client_a, tenant):
     assert definition.deleted_at is not None
 
 
+def test_bulk_delete_with_a_predefined_field_is_refused_in_red(admin_client_a, tenant):
+    email = CustomFieldDefinition.objects.get(tenant=tenant, public_id="cf_email")
+    plan = CustomFieldDefinitionFactory(tenant=tenant, name="Plan")
+    selected = {"action": "delete_selected", "_selected_action": [email.pk, plan.pk]}
+    response = admin_client_a.post(
+        "/admin/customfields/customfielddefinition/", {**selected, "post": "yes"}, follow=True
+    )
+    assert [(m.level_tag, str(m)) for m in response.context["messages"]] == [
+        (
+            "error",
+            "Nothing was deleted: Email is a predefined field, which cannot be deleted. "
+            "Unselect it and try again.",
+        )
+    ]
+    plan.refresh_from_db()
+    assert plan.deleted_at is None
+    response = admin_client_a.post(
+        "/admin/customfields/customfielddefinition/",
+        {"action": "delete_selected", "_selected_action": [plan.pk], "post": "yes"},
+        follow=True,
+    )
+    plan.refresh_from_db()
+    assert plan.deleted_at is not None
+
+
 def test_only_the_users_tenants_are_listed(admin_client_a, other_tenant):
     CustomFieldDefinitionFactory(tenant=other_tenant, name="Foreign field")
     listing = admin_client_a.get("/admin/customfields/customfielddefinition/")

@@ -11,7 +11,7 @@ from contacts.services import contact_create, contact_delete
 from tags.models import Tag
 from tags.services import tag_delete
 from tests.factories.tags import TagFactory
-from tests.factories.tenancy import MembershipFactory
+from tests.factories.tenancy import MembershipFactory, ServiceAccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +168,29 @@ def test_tag_autocomplete_does_not_count_contacts(staff_client, tenant):
 def test_a_malformed_id_in_an_admin_url_is_not_found(staff_client):
     response = staff_client.get("/admin/tags/tag/tag_%00/change/")
     assert response.status_code == 302  # the admin's "does not exist" redirect
+
+
+def test_created_by_is_a_name_with_the_id_on_hover_in_one_query_per_kind(staff_client, tenant):
+    account = ServiceAccountFactory(tenant=tenant, name="CRM sync")
+    people = [UserFactory(first_name="Ann", last_name=f"Agent{n}") for n in range(3)]
+    TagFactory(tenant=tenant, name="by-account", created_by=account.pk)
+    TagFactory(tenant=tenant, name="by-person", created_by=people[0].pk)
+    TagFactory(tenant=tenant, name="by-someone-gone", created_by="usr_01GONE")
+    with CaptureQueriesContext(connection) as few:
+        page = staff_client.get("/admin/tags/tag/").content.decode()
+    assert f'<td class="field-created_by_name"><span title="{account.pk}">CRM sync</span>' in page
+    assert f'<span title="{people[0].pk}">Ann Agent0</span>' in page
+    assert '<span title="usr_01GONE">usr_01GONE</span>' in page
+
+    for n, person in enumerate(people[1:]):
+        TagFactory(tenant=tenant, name=f"more-{n}", created_by=person.pk)
+        TagFactory(
+            tenant=tenant, name=f"more-svc-{n}", created_by=ServiceAccountFactory(tenant=tenant).pk
+        )
+    with CaptureQueriesContext(connection) as more:
+        staff_client.get("/admin/tags/tag/")
+    assert len(more) == len(few)
+
+    tag = Tag.objects.get(name="by-account")
+    change = staff_client.get(f"/admin/tags/tag/{quote(tag.pk)}/change/").content.decode()
+    assert f'<span title="{account.pk}">CRM sync</span>' in change

@@ -142,7 +142,9 @@ def test_revoke_action_confirms_then_revokes_and_reports_how_many(owner_client, 
 
     response = owner_client.post(KEYS_URL, {**selected, "post": "yes"}, follow=True)
 
-    assert [str(m) for m in response.context["messages"]] == ["Revoked 1 API key."]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Revoked 1 API key. 1 was already revoked."
+    ]
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert LogEntry.objects.get(object_id=key.pk).get_change_message() == "Changed Revoked at."

@@ -22,6 +22,11 @@
 
   function render(data) {
     root.dataset.status = data.status;
+    const state = document.getElementById("import-state");
+    if (state) {
+      state.className = data.state.level;
+      state.textContent = data.state.text;
+    }
     setText("import-status", data.status);
     // As the server renders it: a full bar once completed, else processed of total.
     const bar = document.getElementById("import-progress");
