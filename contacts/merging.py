@@ -14,6 +14,7 @@ target holds them, `contact_restore` refuses.
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 import orjson
@@ -64,8 +65,8 @@ class Duplicate:
 
 def contact_duplicates(*, tenant: Tenant, contact_id: str) -> list[Duplicate]:
     """Live contacts sharing an e-mail or phone with this one, oldest first, at most
-    DUPLICATES_MAX. Two index lookups, whatever the number of keys: one by value (the
-    oldest few holders), one by identity (each address is held once)."""
+    DUPLICATES_MAX. Index lookups whatever the number of keys: by value (the oldest few
+    holders), by identity (each address is held once)."""
     contact = contact_get(tenant=tenant, contact_id=contact_id)
     keys = _match_keys(contact)
     found: dict[str, tuple] = {}
@@ -104,6 +105,7 @@ class KeyHolder(NamedTuple):
     value: str
     contact_id: str
     source_import_id: str  # the import that created the contact, or ""
+    created_at: datetime
 
 
 KIND_OF_FIELD = {field: kind for kind, field, _ in _KEYS}
@@ -140,12 +142,12 @@ def contact_key_holders(
         holders = (
             Contact.objects.filter(by_value, tenant_id=tenant_id, deleted_at__isnull=True)
             .annotate(**{f"v_{field}": text for field, text in texts.items()})
-            .values_list("pk", "source_import_id", *(f"v_{field}" for field in texts))
+            .values_list("pk", "source_import_id", "created_at", *(f"v_{field}" for field in texts))
         )
-        for pk, source, *held in holders:
+        for pk, source, created_at, *held in holders:
             for field, value in zip(texts, held, strict=True):
                 if value in values[field]:
-                    found.append(KeyHolder(KIND_OF_FIELD[field], value, pk, source))
+                    found.append(KeyHolder(KIND_OF_FIELD[field], value, pk, source, created_at))
     if pairs:
         wanted_pairs = set(pairs)
         held = Identity.objects.filter(
@@ -154,10 +156,17 @@ def contact_key_holders(
             channel__in={channel for channel, _ in pairs},
             external_id__in={external_id for _, external_id in pairs},
             contact__deleted_at__isnull=True,
-        ).values_list("channel", "external_id", "contact_id", "contact__source_import_id")
-        for channel, external_id, pk, source in held:
+        ).values_list(
+            "channel",
+            "external_id",
+            "contact_id",
+            "contact__source_import_id",
+            "contact__created_at",
+        )
+        for channel, external_id, pk, source, created_at in held:
             if (channel, external_id) in wanted_pairs:
-                found.append(KeyHolder(KIND_OF_CHANNEL[channel], external_id, pk, source))
+                kind = KIND_OF_CHANNEL[channel]
+                found.append(KeyHolder(kind, external_id, pk, source, created_at))
     return found
 
 
@@ -165,18 +174,27 @@ def contact_key_holders(
 # arrays, and each is looked up by a LATERAL subquery kept apart by OFFSET 0 (see
 # contacts/importing/writers.py). The field names are constants in each branch (never a
 # parameter), so that each probe fits its expression index.
+# With a limit (the oldest few holders of each value), the live ones are chosen inside
+# the probe; the planner still has only the matching index to find a value by.
 _HOLDERS_BY_VALUE_SQL = (
-    "SELECT %s::text, k.value, c.id, c.source_import_id "
+    "SELECT %s::text, k.value, c.id, c.source_import_id, c.created_at "
     "FROM jsonb_array_elements_text(%s::jsonb) AS k(value) CROSS JOIN LATERAL ("
-    " SELECT id, source_import_id, deleted_at FROM contacts_contact"
+    " SELECT id, source_import_id, created_at, deleted_at FROM contacts_contact"
     " WHERE tenant_id = %s AND custom_fields ->> '{field}' = k.value"
     " OFFSET 0) AS c "
     "WHERE c.deleted_at IS NULL"
 )
+_OLDEST_HOLDERS_BY_VALUE_SQL = (
+    "SELECT %s::text, k.value, c.id, c.source_import_id, c.created_at "
+    "FROM jsonb_array_elements_text(%s::jsonb) AS k(value) CROSS JOIN LATERAL ("
+    " SELECT id, source_import_id, created_at FROM contacts_contact"
+    " WHERE tenant_id = %s AND custom_fields ->> '{field}' = k.value"
+    " AND deleted_at IS NULL ORDER BY created_at, id LIMIT {limit}) AS c"
+)
 _HOLDERS_BY_IDENTITY_SQL = (
-    "SELECT k.pair ->> 0, k.pair ->> 2, h.contact_id, h.source_import_id "
+    "SELECT k.pair ->> 0, k.pair ->> 2, h.contact_id, h.source_import_id, h.created_at "
     "FROM jsonb_array_elements(%s::jsonb) AS k(pair) CROSS JOIN LATERAL ("
-    " SELECT i.contact_id, c.source_import_id"
+    " SELECT i.contact_id, c.source_import_id, c.created_at"
     " FROM contacts_identity i JOIN contacts_contact c ON c.id = i.contact_id"
     " WHERE i.tenant_id = %s AND i.active AND c.deleted_at IS NULL"
     " AND i.channel = k.pair ->> 1 AND i.external_id = k.pair ->> 2"
@@ -184,12 +202,17 @@ _HOLDERS_BY_IDENTITY_SQL = (
 )
 
 
-def _key_holders_postgres(tenant_id: str, values: dict, pairs: list) -> list[KeyHolder]:
+def _key_holders_postgres(
+    tenant_id: str, values: dict, pairs: list, limit: int | None = None
+) -> list[KeyHolder]:
     branches, params = [], []
     for field, wanted in values.items():
         if field not in KIND_OF_FIELD:  # only ever one of two constants in the SQL
             raise ValueError(f"Not a matching field: {field!r}")
-        branches.append(_HOLDERS_BY_VALUE_SQL.format(field=field))
+        if limit is None:
+            branches.append(_HOLDERS_BY_VALUE_SQL.format(field=field))
+        else:
+            branches.append(_OLDEST_HOLDERS_BY_VALUE_SQL.format(field=field, limit=int(limit)))
         params += [KIND_OF_FIELD[field], orjson.dumps(sorted(wanted)).decode(), tenant_id]
     if pairs:
         branches.append(_HOLDERS_BY_IDENTITY_SQL)
@@ -204,8 +227,26 @@ def _key_holders_postgres(tenant_id: str, values: dict, pairs: list) -> list[Key
 
 
 def _key_holders(tenant: Tenant, keys: dict[str, set[str]]):
-    """(contact id, created at, kind) of the contacts holding any of the keys."""
+    """(contact id, created at, kind) of the contacts holding any of the keys: of those
+    holding a value, the oldest DUPLICATES_MAX + 1 (enough: the contact itself may be
+    among them).
+
+    On PostgreSQL in one statement (the oldest holders of each value, and the holders of
+    each identity): a request for duplicates is mostly round trips, and under load each
+    one waits for a core (bench/README.md, "Duplicates and merge")."""
     if not keys:
+        return
+    if connection.vendor == "postgresql":
+        fields = {kind: field for kind, field, _ in _KEYS}
+        values = {fields[kind]: wanted for kind, wanted in keys.items()}
+        pairs = [
+            (channel, value)
+            for kind, _, channels in _KEYS
+            for channel in channels
+            for value in sorted(keys.get(kind, ()))
+        ]
+        for holder in _key_holders_postgres(tenant.pk, values, pairs, DUPLICATES_MAX + 1):
+            yield holder.contact_id, holder.created_at, holder.kind
         return
     by_value, texts = Q(), {}
     for kind, field, _ in _KEYS:
