@@ -3,10 +3,12 @@ duplicates"), through HTTP with the (eager) worker, on SQLite and on PostgreSQL.
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from contacts.importing import services as import_services
-from contacts.models import Contact, ContactImport, ContactImportDuplicate
+from contacts.merging import contact_key_holders
+from contacts.models import Contact, ContactImport, ContactImportDuplicate, Identity
 from contacts.services import contact_archive
 from tests.factories.tenancy import MembershipFactory
 
@@ -158,3 +160,44 @@ def test_another_tenants_import_lists_none_of_its_contacts(
     job = client.get(f"/admin/contacts/contactimport/{status['id']}/change/")
     assert job.status_code == 302  # the admin's "no such object" redirect
     assert ContactImport.objects.get(pk=status["id"]).possible_duplicates == 6
+
+
+@pytest.mark.postgres
+def test_a_batch_finds_the_other_keys_holders_through_the_matching_indexes(tenant):
+    """One statement a batch, each key an index probe (never a walk of the tenant), on a
+    tenant big enough, and analysed, for PostgreSQL to plan as in production."""
+    contacts = Contact.objects.bulk_create(
+        Contact(
+            tenant=tenant,
+            created_by="usr_t",
+            custom_fields={"cf_email": f"u{n}@example.com", "cf_phone": f"+1415{n:07d}"},
+        )
+        for n in range(3000)
+    )
+    Identity.objects.bulk_create(
+        Identity(tenant=tenant, contact=c, channel="sms", external_id=f"+1416{n:07d}")
+        for n, c in enumerate(contacts)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE contacts_contact, contacts_identity")
+    with CaptureQueriesContext(connection) as queries:
+        holders = contact_key_holders(
+            tenant_id=tenant.pk,
+            values={"cf_email": {"u7@example.com"}, "cf_phone": {"+14160000008"}},
+            identities={"whatsapp": {"+14150000009"}, "sms": {"+14150000009"}},
+        )
+    assert sorted((h.kind, h.value, h.contact_id) for h in holders) == [
+        ("email", "u7@example.com", contacts[7].pk)
+    ]
+    [statement] = [q["sql"] for q in queries]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {statement}")
+        plan = [row[0] for row in cursor.fetchall()]
+    assert not any("Seq Scan" in line for line in plan), plan
+    for index, column in [
+        ("contact_by_email", "cf_email"),
+        ("contact_by_phone", "cf_phone"),
+        ("uniq_live_identity", "external_id"),
+    ]:
+        at = next(i for i, line in enumerate(plan) if index in line and "Scan" in line)
+        assert "Index Cond" in plan[at + 1] and column in plan[at + 1], plan
