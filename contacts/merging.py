@@ -14,8 +14,11 @@ target holds them, `contact_restore` refuses.
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
-from django.db import transaction
+import orjson
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import In
@@ -62,8 +65,8 @@ class Duplicate:
 
 def contact_duplicates(*, tenant: Tenant, contact_id: str) -> list[Duplicate]:
     """Live contacts sharing an e-mail or phone with this one, oldest first, at most
-    DUPLICATES_MAX. Two index lookups, whatever the number of keys: one by value (the
-    oldest few holders), one by identity (each address is held once)."""
+    DUPLICATES_MAX. Index lookups whatever the number of keys: by value (the oldest few
+    holders), by identity (each address is held once)."""
     contact = contact_get(tenant=tenant, contact_id=contact_id)
     keys = _match_keys(contact)
     found: dict[str, tuple] = {}
@@ -81,20 +84,169 @@ def contact_duplicates(*, tenant: Tenant, contact_id: str) -> list[Duplicate]:
 
 def _match_keys(contact: Contact) -> dict[str, set[str]]:
     """`{kind: values}` of a contact from `contact_queryset`, for the kinds it has."""
-    identities = contact_identities(contact)
+    return match_keys(custom_fields=contact.custom_fields, identities=contact_identities(contact))
+
+
+def match_keys(*, custom_fields: dict, identities) -> dict[str, set[str]]:
+    """`{kind: values}` for the kinds a contact has: what it is matched on as a duplicate.
+    `identities`: anything with `channel` and `external_id` (stored or about to be)."""
     keys = {}
     for kind, field, channels in _KEYS:
         values = {i.external_id for i in identities if i.channel in channels}
-        if contact.custom_fields.get(field):
-            values.add(contact.custom_fields[field])
+        if custom_fields.get(field):
+            values.add(custom_fields[field])
         if values:
             keys[kind] = values
     return keys
 
 
+class KeyHolder(NamedTuple):
+    kind: str  # "email" or "phone"
+    value: str
+    contact_id: str
+    source_import_id: str  # the import that created the contact, or ""
+    created_at: datetime
+
+
+KIND_OF_FIELD = {field: kind for kind, field, _ in _KEYS}
+KIND_OF_CHANNEL = {channel: kind for kind, _, channels in _KEYS for channel in channels}
+
+
+def contact_key_holders(
+    *, tenant_id: str, values: dict[str, set[str]], identities: dict[str, set[str]]
+) -> list[KeyHolder]:
+    """Every live contact of the tenant holding one of `values` (`{"cf_email" or
+    "cf_phone": values}`) or one of `identities` (`{channel: external ids}` of the e-mail
+    and phone channels), each as the key it holds.
+
+    For many keys at once (an import's batch), unlike `contact_duplicates`, which looks
+    for the oldest few holders of one contact's keys: on PostgreSQL one statement, in
+    which each key is one probe of its index (`contact_by_email` / `contact_by_phone`,
+    `uniq_live_identity`) whatever the statistics, as the importer's lookups do
+    (contacts/importing/writers.py says why).
+    """
+    values = {field: wanted for field, wanted in values.items() if wanted}
+    pairs = [
+        (channel, external_id)
+        for channel, wanted in identities.items()
+        for external_id in sorted(wanted)
+    ]
+    if connection.vendor == "postgresql":
+        return _key_holders_postgres(tenant_id, values, pairs)
+    found = []
+    if values:
+        texts = {field: KeyTextTransform(field, "custom_fields") for field in values}
+        by_value = Q()
+        for field, wanted in values.items():
+            by_value |= Q(In(texts[field], sorted(wanted)))
+        holders = (
+            Contact.objects.filter(by_value, tenant_id=tenant_id, deleted_at__isnull=True)
+            .annotate(**{f"v_{field}": text for field, text in texts.items()})
+            .values_list("pk", "source_import_id", "created_at", *(f"v_{field}" for field in texts))
+        )
+        for pk, source, created_at, *held in holders:
+            for field, value in zip(texts, held, strict=True):
+                if value in values[field]:
+                    found.append(KeyHolder(KIND_OF_FIELD[field], value, pk, source, created_at))
+    if pairs:
+        wanted_pairs = set(pairs)
+        held = Identity.objects.filter(
+            tenant_id=tenant_id,
+            active=True,
+            channel__in={channel for channel, _ in pairs},
+            external_id__in={external_id for _, external_id in pairs},
+            contact__deleted_at__isnull=True,
+        ).values_list(
+            "channel",
+            "external_id",
+            "contact_id",
+            "contact__source_import_id",
+            "contact__created_at",
+        )
+        for channel, external_id, pk, source, created_at in held:
+            if (channel, external_id) in wanted_pairs:
+                kind = KIND_OF_CHANNEL[channel]
+                found.append(KeyHolder(kind, external_id, pk, source, created_at))
+    return found
+
+
+# One branch per kind of probe, each row tagged with its kind. The keys travel as JSON
+# arrays, and each is looked up by a LATERAL subquery kept apart by OFFSET 0 (see
+# contacts/importing/writers.py). The field names are constants in each branch (never a
+# parameter), so that each probe fits its expression index.
+# With a limit (the oldest few holders of each value), the live ones are chosen inside
+# the probe; the planner still has only the matching index to find a value by.
+_HOLDERS_BY_VALUE_SQL = (
+    "SELECT %s::text, k.value, c.id, c.source_import_id, c.created_at "
+    "FROM jsonb_array_elements_text(%s::jsonb) AS k(value) CROSS JOIN LATERAL ("
+    " SELECT id, source_import_id, created_at, deleted_at FROM contacts_contact"
+    " WHERE tenant_id = %s AND custom_fields ->> '{field}' = k.value"
+    " OFFSET 0) AS c "
+    "WHERE c.deleted_at IS NULL"
+)
+_OLDEST_HOLDERS_BY_VALUE_SQL = (
+    "SELECT %s::text, k.value, c.id, c.source_import_id, c.created_at "
+    "FROM jsonb_array_elements_text(%s::jsonb) AS k(value) CROSS JOIN LATERAL ("
+    " SELECT id, source_import_id, created_at FROM contacts_contact"
+    " WHERE tenant_id = %s AND custom_fields ->> '{field}' = k.value"
+    " AND deleted_at IS NULL ORDER BY created_at, id LIMIT {limit}) AS c"
+)
+_HOLDERS_BY_IDENTITY_SQL = (
+    "SELECT k.pair ->> 0, k.pair ->> 2, h.contact_id, h.source_import_id, h.created_at "
+    "FROM jsonb_array_elements(%s::jsonb) AS k(pair) CROSS JOIN LATERAL ("
+    " SELECT i.contact_id, c.source_import_id, c.created_at"
+    " FROM contacts_identity i JOIN contacts_contact c ON c.id = i.contact_id"
+    " WHERE i.tenant_id = %s AND i.active AND c.deleted_at IS NULL"
+    " AND i.channel = k.pair ->> 1 AND i.external_id = k.pair ->> 2"
+    " OFFSET 0) AS h"
+)
+
+
+def _key_holders_postgres(
+    tenant_id: str, values: dict, pairs: list, limit: int | None = None
+) -> list[KeyHolder]:
+    branches, params = [], []
+    for field, wanted in values.items():
+        if field not in KIND_OF_FIELD:  # only ever one of two constants in the SQL
+            raise ValueError(f"Not a matching field: {field!r}")
+        if limit is None:
+            branches.append(_HOLDERS_BY_VALUE_SQL.format(field=field))
+        else:
+            branches.append(_OLDEST_HOLDERS_BY_VALUE_SQL.format(field=field, limit=int(limit)))
+        params += [KIND_OF_FIELD[field], orjson.dumps(sorted(wanted)).decode(), tenant_id]
+    if pairs:
+        branches.append(_HOLDERS_BY_IDENTITY_SQL)
+        keys = [(KIND_OF_CHANNEL[channel], channel, value) for channel, value in pairs]
+        params += [orjson.dumps(keys).decode(), tenant_id]
+    if not branches:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(branches), params)
+        rows = cursor.fetchall()
+    return [KeyHolder(*row) for row in rows]
+
+
 def _key_holders(tenant: Tenant, keys: dict[str, set[str]]):
-    """(contact id, created at, kind) of the contacts holding any of the keys."""
+    """(contact id, created at, kind) of the contacts holding any of the keys: of those
+    holding a value, the oldest DUPLICATES_MAX + 1 (enough: the contact itself may be
+    among them).
+
+    On PostgreSQL in one statement (the oldest holders of each value, and the holders of
+    each identity): a request for duplicates is mostly round trips, and under load each
+    one waits for a core (bench/README.md, "Duplicates and merge")."""
     if not keys:
+        return
+    if connection.vendor == "postgresql":
+        fields = {kind: field for kind, field, _ in _KEYS}
+        values = {fields[kind]: wanted for kind, wanted in keys.items()}
+        pairs = [
+            (channel, value)
+            for kind, _, channels in _KEYS
+            for channel in channels
+            for value in sorted(keys.get(kind, ()))
+        ]
+        for holder in _key_holders_postgres(tenant.pk, values, pairs, DUPLICATES_MAX + 1):
+            yield holder.contact_id, holder.created_at, holder.kind
         return
     by_value, texts = Q(), {}
     for kind, field, _ in _KEYS:

@@ -288,6 +288,9 @@ class ContactImport(models.Model):
     skipped_count = models.IntegerField(default=0)
     failed_count = models.IntegerField(default=0)
     error_count = models.IntegerField(default=0)
+    # Contacts this import created that share an e-mail or phone with another live contact
+    # (ContactImportDuplicate lists them); moves with each batch, like the counts above.
+    possible_duplicates = models.IntegerField(default=0)
     ignored_columns = models.JSONField(default=list)
     failure_code = models.CharField(max_length=32, blank=True, default="")
     failure_message = models.CharField(max_length=500, blank=True, default="")
@@ -357,3 +360,27 @@ class ContactImportKey(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class ContactImportDuplicate(models.Model):
+    """A contact an import created that looked like a duplicate (contacts/importing/
+    duplicates.py): what the admin lists for review from the import's page. Written in the
+    batch's transaction, with the count. The contact id is kept as text, like
+    `Contact.source_import_id`: only ever read by the import, and contacts are never
+    deleted from under it."""
+
+    contact_import = models.ForeignKey(
+        ContactImport, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact_id = models.CharField(max_length=30)
+
+    class Meta:
+        constraints = [
+            # Also the index the review list reads the import's contacts through.
+            models.UniqueConstraint(
+                fields=["contact_import", "contact_id"], name="uniq_import_duplicate"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.contact_id} ({self.contact_import_id})"

@@ -75,6 +75,7 @@ def import_status_data(imp: ContactImport) -> dict:
         "updatedCount": imp.updated_count,
         "skippedCount": imp.skipped_count,
         "failedCount": imp.failed_count,
+        "possibleDuplicates": imp.possible_duplicates,
         "ignoredColumns": imp.ignored_columns,
         "failure": {"code": imp.failure_code, "message": imp.failure_message}
         if imp.failure_code

@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
 
 from flownally_admin.errors import ApplicationError, ValidationFailed
 from flownally_admin.ids import is_valid_id
@@ -32,7 +33,7 @@ from tags.services import tag_create, tag_name_normalize
 
 from ..filtersets import ContactFilterSet
 from ..merging import contact_duplicates
-from ..models import Channel, Contact, Identity
+from ..models import Channel, Contact, ContactImport, ContactImportDuplicate, Identity
 from ..selectors import contact_definitions, contact_search
 from ..services import (
     contact_archive,
@@ -135,6 +136,42 @@ class TagFilter(admin.SimpleListFilter):
         return ContactFilterSet.base_filters["tagIds"].filter(queryset, [self.value()])
 
 
+class ImportDuplicatesFilter(admin.SimpleListFilter):
+    """The contacts an import created that looked like duplicates of others (the link on a
+    finished import's page): as many as the import counted, read through its list of them
+    (ContactImportDuplicate), never by testing every contact it created. Each one's page
+    shows its possible duplicates now, and merges from there."""
+
+    title = "possible duplicates from import"
+    parameter_name = "duplicates_of_import"
+
+    def lookups(self, request, model_admin):
+        # Offered only while applied (the import's page links here); always a choice then,
+        # since Django applies only a filter that offers one.
+        import_id = self.value()
+        if import_id is None:
+            return []
+        imp = None
+        if is_valid_id(import_id, "imp"):
+            imp = ContactImport.objects.filter(
+                pk=import_id, tenant_id__in=model_admin.user_tenant_ids(request)
+            ).first()
+        return [(import_id, imp.file_name if imp else "(no such import)")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        listed = ContactImportDuplicate.objects.filter(contact_import_id=self.value())
+        return queryset.filter(pk__in=listed.values("contact_id"))
+
+
+def import_duplicates_url(imp: ContactImport) -> str:
+    """The contacts list showing those this import counted as possible duplicates, archived
+    or not."""
+    query = urlencode({ImportDuplicatesFilter.parameter_name: imp.pk, "state": "all"})
+    return f"{reverse('admin:contacts_contact_changelist')}?{query}"
+
+
 class ContactActionForm(ActionForm):
     tag = forms.CharField(required=False, label="Tag", help_text="for add/remove tag")
 
@@ -150,7 +187,14 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "archived",
         "created_at",
     ]
-    list_filter = [StateFilter, TenantListFilter, ChannelFilter, TagFilter, "created_at"]
+    list_filter = [
+        StateFilter,
+        TenantListFilter,
+        ChannelFilter,
+        TagFilter,
+        "created_at",
+        ImportDuplicatesFilter,
+    ]
     search_fields = ["search_text"]  # shows the box; get_search_results does the searching
     search_help_text = "Name, e-mail, phone, WhatsApp/SMS number or tag"
     ordering = ["-created_at", "-id"]
@@ -441,7 +485,7 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                     .first()
                 )
             if contact is None:
-                raise Http404("No such contact.")
+                return self._merged_or_404(request, contact_id)
             if not self.has_change_permission(request, contact):
                 raise PermissionDenied
             tenant = contact.tenant
@@ -502,6 +546,25 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "duplicates": _duplicates_panel(contact) if contact else None,
         }
         return TemplateResponse(request, "admin/contacts/contact/edit.html", context)
+
+    def _merged_or_404(self, request, contact_id: str):
+        """A contact merged into another: to the one it went into, saying so (bookmarks and
+        the duplicates list outlive a merge). Anything else is not found."""
+        target = None
+        if is_valid_id(contact_id, "ctc"):
+            target = (
+                super()
+                .get_queryset(request)
+                .filter(pk=contact_id, deleted_at__isnull=False, merged_into__isnull=False)
+                .values_list("merged_into_id", flat=True)
+                .first()
+            )
+        if target is None:
+            raise Http404("No such contact.")
+        self.message_user(
+            request, f"Contact {contact_id} was merged into this contact.", messages.INFO
+        )
+        return HttpResponseRedirect(reverse("admin:contacts_contact_change", args=[target]))
 
     def _save(self, request, form, formset, tenant, contact):
         """One service call; on failure its errors are put on the form and None returned."""

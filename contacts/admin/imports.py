@@ -42,6 +42,7 @@ from ..importing.staging import (
 )
 from ..models import ContactImport, ImportStatus
 from ..selectors import contact_import_first_errors
+from .contacts import import_duplicates_url
 from .import_forms import ContactImportStartForm
 
 ERRORS_SHOWN = 100
@@ -303,6 +304,7 @@ class ContactImportAdmin(ActorNamesMixin, TenantScopedAdminMixin, admin.ModelAdm
             progress_url=self._url("progress", quote(imp.pk)),
             errors_csv_url=self._url("errors_csv", quote(imp.pk)),
             import_again_url=f"{self._url('add')}?tenant={imp.tenant_id}",
+            duplicates_url=import_duplicates_url(imp) if imp.possible_duplicates else None,
             **(extra_context or {}),
         )
         return TemplateResponse(request, "admin/contacts/contactimport/job.html", context)
@@ -332,6 +334,7 @@ def import_progress(imp: ContactImport) -> dict:
         "updatedCount": imp.updated_count,
         "skippedCount": imp.skipped_count,
         "failedCount": imp.failed_count,
+        "possibleDuplicates": imp.possible_duplicates,
         "failure": (
             {"code": imp.failure_code, "message": imp.failure_message} if imp.failure_code else None
         ),

@@ -70,7 +70,15 @@ def merge_view(model_admin, request):
     }
     ordered = [documents[target_id], *(documents[pk] for pk in source_ids)]
     rows = _rows(ordered, definitions)
-    picks = {row.choice: data[row.choice] for row in rows if data.get(row.choice) in ids}
+    # The choices shown were laid out around the contact kept then (`etag_of`); when staff
+    # keep another, its own values are the starting point again, and nothing is merged
+    # before they have seen that preview.
+    retargeted = data.get("etag_of", target_id) != target_id
+    picks = (
+        {}
+        if retargeted
+        else {row.choice: data[row.choice] for row in rows if data.get(row.choice) in ids}
+    )
     request_kwargs = {
         "tenant": tenant,
         "target_id": target_id,
@@ -82,12 +90,16 @@ def merge_view(model_admin, request):
             if choice.startswith("pick_field_")
         },
     }
-    if request.method == "POST" and "_merge" in request.POST:
+    if request.method == "POST" and "_merge" in request.POST and retargeted:
+        model_admin.message_user(
+            request,
+            "Not merged yet: another contact is kept now. Check the preview, then merge.",
+            messages.WARNING,
+        )
+    elif request.method == "POST" and "_merge" in request.POST:
         try:
-            # The ETag shown guards the contact kept, if it is still the one shown.
-            shown = request.POST.get("etag_of") == target_id
-            if_match = (request.POST.get("etag") or None) if shown else None
-            merged = contact_merge(**request_kwargs, if_match=if_match)
+            # The ETag shown guards the contact kept (the one shown, as `retargeted` says).
+            merged = contact_merge(**request_kwargs, if_match=request.POST.get("etag") or None)
         except ApplicationError as exc:
             model_admin.message_user(request, _refusal(exc), messages.ERROR)
         else:

@@ -184,6 +184,12 @@ class ImportStatusSerializer(serializers.Serializer):
     updatedCount = serializers.IntegerField(source="updated_count")
     skippedCount = serializers.IntegerField(source="skipped_count")
     failedCount = serializers.IntegerField(source="failed_count")
+    possibleDuplicates = serializers.IntegerField(
+        source="possible_duplicates",
+        help_text="How many contacts this import created share an e-mail or phone with "
+        "another live contact of the tenant under the other key (e.g. created by e-mail "
+        "while a WhatsApp identity of another contact has its phone); 0 for dry runs.",
+    )
     ignoredColumns = serializers.ListField(source="ignored_columns", child=serializers.CharField())
     errors = serializers.SerializerMethodField()
     errorsTruncated = serializers.SerializerMethodField()

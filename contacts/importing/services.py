@@ -47,6 +47,7 @@ from ..representation import import_status_data
 from ..validation import ContactRules, check_tag_ids
 from .checking import check_job, checked_batches
 from .columns import map_columns
+from .duplicates import import_duplicates_record
 from .plan import ContactRef, plan_batch
 from .reader import ImportLimitExceeded, count_rows
 from .selectors import contact_import_columns
@@ -372,6 +373,7 @@ def _write_batch(imp: ContactImport, worker: str, batch, plan, rows) -> None:
     """One batch's writes, counts and checkpoint, in one transaction."""
     with transaction.atomic():
         write_batch(imp, plan, rows)
+        imp.possible_duplicates += import_duplicates_record(imp, plan)
         imp.processed_rows += len(batch)
         imp.created_count += plan.created
         imp.updated_count += plan.updated
@@ -387,6 +389,7 @@ def _write_batch(imp: ContactImport, worker: str, batch, plan, rows) -> None:
             "skipped_count",
             "failed_count",
             "error_count",
+            "possible_duplicates",
             "checkpoint_offset",
             "checkpoint_row",
         ]

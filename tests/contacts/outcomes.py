@@ -1,6 +1,6 @@
 """What an import produced, for comparing two runs of one file."""
 
-from contacts.models import Contact, ContactImport, ContactImportError
+from contacts.models import Contact, ContactImport, ContactImportDuplicate, ContactImportError
 
 
 def import_outcome(import_id: str):
@@ -31,5 +31,10 @@ def import_outcome(import_id: str):
         imp.skipped_count,
         imp.failed_count,
         imp.error_count,
+        imp.possible_duplicates,
     )
-    return counts, errors, contacts
+    listed = ContactImportDuplicate.objects.filter(contact_import=imp).values("contact_id")
+    possible_duplicates = sorted(
+        Contact.objects.filter(pk__in=listed).values_list("name", flat=True)
+    )
+    return counts, errors, contacts, possible_duplicates

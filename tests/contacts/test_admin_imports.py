@@ -552,6 +552,7 @@ def test_progress_json_returns_the_exact_counts(staff_client, finished_import):
         "updatedCount": 1,
         "skippedCount": 1,
         "failedCount": 3,
+        "possibleDuplicates": 0,
         "failure": None,
     }
 

@@ -174,3 +174,56 @@ def test_restoring_a_merged_contact_is_refused_while_its_target_holds_its_identi
         "'+14155550123'. Remove the identity from Target (or delete it) before restoring this "
         "one.",
     ]
+
+
+def test_a_merged_contacts_page_leads_to_the_contact_it_went_into(
+    client, agent, tenant, other_tenant, pair
+):
+    ada, twin = pair
+    contact_merge(tenant=tenant, target_id=ada.pk, source_ids=[twin.pk])
+    response = client.get(f"{CHANGELIST}{twin.pk}/change/")
+    assert response.status_code == 302
+    assert response["Location"] == f"{CHANGELIST}{ada.pk}/change/"
+    assert _messages(response) == [f"Contact {twin.pk} was merged into this contact."]
+    deleted = _contact(tenant, name="Deleted")
+    client.post(
+        CHANGELIST, {"action": "soft_delete", "_selected_action": [deleted.pk], "index": "0"}
+    )
+    assert Contact.objects.get(pk=deleted.pk).deleted_at is not None
+    assert client.get(f"{CHANGELIST}{deleted.pk}/change/").status_code == 404
+    # Another tenant's merged contact is not found, and says nothing of where it went.
+    theirs, their_twin = (_contact(other_tenant, name=n) for n in ("Theirs", "Their twin"))
+    contact_merge(tenant=other_tenant, target_id=theirs.pk, source_ids=[their_twin.pk])
+    assert client.get(f"{CHANGELIST}{their_twin.pk}/change/").status_code == 404
+
+
+def test_keeping_another_contact_starts_from_its_values_and_merges_only_after_a_preview(
+    client, agent, pair
+):
+    ada, twin = pair
+    shown = client.get(merge_url([ada.pk, twin.pk])).context
+    data = {
+        "ids": [ada.pk, twin.pk],
+        "target": twin.pk,  # Ada was kept on the page shown; the name shown picked is hers
+        "pick_name": ada.pk,
+        "etag": shown["etag"],
+        "etag_of": ada.pk,
+    }
+    response = client.post(merge_url([ada.pk, twin.pk]), {**data, "_merge": "1"})
+    assert response.status_code == 200
+    assert _messages(response) == [
+        "Not merged yet: another contact is kept now. Check the preview, then merge."
+    ]
+    assert Contact.objects.get(pk=twin.pk).deleted_at is None
+    assert (response.context["target_id"], response.context["preview"]["name"]) == (
+        twin.pk,
+        "A. Lovelace",
+    )
+    again = response.context
+    response = client.post(
+        merge_url([ada.pk, twin.pk]),
+        {**data, "etag": again["etag"], "etag_of": twin.pk, "_merge": "1"},
+    )
+    assert response.status_code == 302
+    assert Contact.objects.get(pk=twin.pk).name == "Ada Lovelace"  # now a choice: taken
+    assert Contact.objects.get(pk=ada.pk).merged_into_id == twin.pk

@@ -145,10 +145,10 @@ def test_a_checking_process_gives_what_a_checking_thread_gives(make_client, sett
     settings.IMPORT_CHECK_PROCESS_BYTES = 1
     by_a_process = import_outcome(_import(make_client(tenant=TenantFactory()), MESSY).pk)
     assert by_a_process == on_a_thread
-    counts, errors, _ = by_a_process
+    counts, errors, _, _ = by_a_process
     # Eight records (Cyd's spans two lines; Zed's cannot be parsed and ends the file);
     # Ada again merges into Ada by e-mail, Eve into Cyd by WhatsApp.
-    assert counts == ("completed", 8, 8, 2, 2, 1, 3, 5)
+    assert counts == ("completed", 8, 8, 2, 2, 1, 3, 5, 0)
     assert errors == [
         (2, "email", "invalid_email"),
         (2, "phone", "invalid_phone"),

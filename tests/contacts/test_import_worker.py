@@ -41,17 +41,20 @@ def queued_for_real_workers():
 
 
 def _csv(rows: int) -> bytes:
-    """People with identities, e-mails and tags; bad cells, blanks and repeats mixed in."""
-    lines = ["name,email,whatsapp,tags"]
+    """People with identities, e-mails and tags; bad cells, blanks, repeats and possible
+    duplicates mixed in."""
+    lines = ["name,email,whatsapp,tags,phone"]
     for n in range(rows):
         if n % 50 == 7:
-            lines.append(",,,")
+            lines.append(",,,,")
         elif n % 40 == 3:
-            lines.append(f"Bad {n},not-an-email,,")
+            lines.append(f"Bad {n},not-an-email,,,")
         elif n % 30 == 11:
-            lines.append(f"Again {n},person{n - 10}@x.io,,again")  # repeats an earlier e-mail
+            lines.append(f"Again {n},person{n - 10}@x.io,,again,")  # repeats an earlier e-mail
+        elif n % 45 == 19:  # a phone that an earlier row has as its WhatsApp number
+            lines.append(f"Twin {n},twin{n}@x.io,,,+1415555{n - 2:04d}")
         else:
-            lines.append(f"Person {n},person{n}@x.io,+1415555{n:04d},t{n % 5};all")
+            lines.append(f"Person {n},person{n}@x.io,+1415555{n:04d},t{n % 5};all,")
     return ("\n".join(lines) + "\n").encode()
 
 

@@ -172,9 +172,13 @@ def test_duplicates_are_found_through_the_matching_indexes(tenant):
         for sql in lookups:
             cursor.execute(f"EXPLAIN {sql}")
             plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    # One statement: a probe per value, then one per address.
     probes = [
-        {"contact_by_email": "cf_email", "contact_by_phone": "cf_phone"},
-        {"uniq_live_identity": "external_id"},
+        {
+            "contact_by_email": "cf_email",
+            "contact_by_phone": "cf_phone",
+            "uniq_live_identity": "external_id",
+        },
     ]
     assert len(plans) == len(probes)
     for plan, indexes in zip(plans, probes, strict=True):

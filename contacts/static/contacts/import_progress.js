@@ -41,6 +41,7 @@
     setText("count-updated", data.updatedCount);
     setText("count-skipped", data.skippedCount);
     setText("count-failed", data.failedCount);
+    setText("count-duplicates", data.possibleDuplicates);
     const failure = document.getElementById("import-failure");
     if (failure && data.failure) {
       setText("import-failure-code", data.failure.code);

@@ -1,0 +1,84 @@
+"""ImportStatus `possibleDuplicates` (contract §11): the contacts an import created that share
+an e-mail or phone with another live contact of the tenant, in the sense of the duplicates
+selector (`cf_email` or an `email` identity; `cf_phone` or a `whatsapp`/`sms` identity).
+
+Taken batch by batch, in the batch's transaction, from the contacts the batch has just
+written: the count and the list of those contacts (ContactImportDuplicate, which the
+admin's review list reads) commit with the batch's checkpoint, so a batch replayed after a
+crash was never counted. The cost is a few index probes per created contact, spread over
+the import; nothing at the end reads the import's contacts again.
+
+Only the other key is probed. A row sharing a key of the same kind with a live contact
+(`cf_email` with `cf_email`, an identity with the same identity) matches that contact and
+updates it (or, in `create` mode, is rejected), so a created contact can share only across
+kinds: its `cf_phone` as another's WhatsApp number, its `cf_email` as another's `email`
+identity, its WhatsApp number as another's SMS number. Probing the same kind as well would
+double the probes to find what matching has already ruled out.
+
+A contact that this import created in an earlier batch and that a later one duplicates is
+counted then, so a pair from one file counts twice, whichever batches they fall in.
+"""
+
+from collections import defaultdict
+
+from ..merging import contact_key_holders, match_keys
+from ..models import PHONE_CHANNELS, Channel, ContactImport, ContactImportDuplicate
+
+# For each key a contact has: where another contact holds it under the other key.
+_OTHER_VALUE_FIELD = {Channel.EMAIL: "cf_email", **dict.fromkeys(PHONE_CHANNELS, "cf_phone")}
+
+
+def import_duplicates_record(imp: ContactImport, plan) -> int:
+    """Record which contacts of this import look like duplicates after `plan`'s batch was
+    written (in its transaction); returns how many were not recorded before."""
+    if imp.dry_run or not plan.creates:
+        return 0
+    values: dict[str, set[str]] = defaultdict(set)
+    identities: dict[str, set[str]] = defaultdict(set)
+    keys_of = {}
+    for change in plan.creates.values():
+        keys_of[change.id] = match_keys(custom_fields=change.values, identities=change.identities)
+        if "cf_email" in change.values:
+            identities[Channel.EMAIL].add(change.values["cf_email"])
+        if "cf_phone" in change.values:
+            for channel in PHONE_CHANNELS:
+                identities[channel].add(change.values["cf_phone"])
+        for identity in change.identities:
+            if identity.channel in _OTHER_VALUE_FIELD:
+                values[_OTHER_VALUE_FIELD[identity.channel]].add(identity.external_id)
+            if identity.channel in PHONE_CHANNELS:
+                for channel in PHONE_CHANNELS:
+                    if channel != identity.channel:
+                        identities[channel].add(identity.external_id)
+    holders = defaultdict(set)  # (kind, value) -> {(contact id, source import id)}
+    for holder in contact_key_holders(
+        tenant_id=imp.tenant_id, values=values, identities=identities
+    ):
+        holders[holder.kind, holder.value].add((holder.contact_id, holder.source_import_id))
+    flagged, earlier = set(), set()
+    for contact_id, keys in keys_of.items():
+        others = {
+            other
+            for kind, wanted in keys.items()
+            for value in wanted
+            for other in holders.get((kind, value), ())
+            if other[0] != contact_id
+        }
+        if others:
+            flagged.add(contact_id)
+            earlier |= {
+                other_id
+                for other_id, source in others
+                if source == imp.pk and other_id not in keys_of
+            }
+    if earlier:
+        earlier -= set(
+            ContactImportDuplicate.objects.filter(
+                contact_import=imp, contact_id__in=earlier
+            ).values_list("contact_id", flat=True)
+        )
+    new = sorted(flagged | earlier)
+    ContactImportDuplicate.objects.bulk_create(
+        ContactImportDuplicate(contact_import=imp, contact_id=contact_id) for contact_id in new
+    )
+    return len(new)
