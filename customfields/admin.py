@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from flownally_admin.admin_display import truncated
 from flownally_admin.errors import ApplicationError, ValidationFailed
 from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
 from flownally_admin.tenancy.scopes import Role
@@ -64,7 +65,7 @@ class CustomFieldDefinitionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "type",
         "entity_type",
         "predefined",
-        "public_id",
+        "definition_id",
         "tenant",
         "created_at",
     ]
@@ -73,6 +74,10 @@ class CustomFieldDefinitionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
+
+    @admin.display(description="id", ordering="public_id")
+    def definition_id(self, definition):
+        return truncated(definition.public_id)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
