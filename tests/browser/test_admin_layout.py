@@ -21,14 +21,15 @@ from flownally_admin.tenancy.services import api_key_create
 from tests.factories.customfields import CustomFieldDefinitionFactory
 from tests.factories.tags import TagFactory
 from tests.factories.tenancy import ServiceAccountFactory, TenantFactory, UserFactory
-from webhooks.models import DeliveryStatus, WebhookDelivery
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.services import endpoint_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # What scrolls sideways or is cut off: the page itself, any box of it that scrolls (the
 # changelist's table sits in one) or hides what overflows it (but for values cut on
-# purpose, whole on hover, and the text in form fields), and tables wider than the window; by id or class, to say which.
+# purpose, whole on hover, and the text in form fields), and tables wider than the window
+# or the box they are in; by id or class, to say which.
 SIDEWAYS_SCROLLING = """() => {
     const root = document.documentElement;
     const boxes = [...document.querySelectorAll('*')].filter(el => {
@@ -37,9 +38,11 @@ SIDEWAYS_SCROLLING = """() => {
             && !el.matches('input, textarea, select, .truncated, .visually-hidden, .visually-hidden *')
             && el.checkVisibility() && el.scrollWidth > el.clientWidth;
     });
-    const tables = [...document.querySelectorAll('table')].filter(
-        table => table.checkVisibility()
-            && table.getBoundingClientRect().right > root.clientWidth);
+    const tables = [...document.querySelectorAll('table')].filter(table => {
+        const right = Math.min(
+            root.clientWidth, table.parentElement.getBoundingClientRect().right);
+        return table.checkVisibility() && table.getBoundingClientRect().right > right + 1;
+    });
     return {
         page: root.scrollWidth > root.clientWidth,
         boxes: boxes.map(el => el.id || el.className || el.tagName),
@@ -51,7 +54,8 @@ SIDEWAYS_SCROLLING = """() => {
 @pytest.fixture
 def full_lists():
     """A superuser, and a row or two with long values in every list; returns the user and
-    the pages that are not changelists but show a wide table (an endpoint's deliveries)."""
+    the pages that are not changelists but show wide tables (the home page, an endpoint's
+    deliveries)."""
     tenant = TenantFactory(slug="northwind-traders-europe", name="Northwind Traders Europe GmbH")
     tags = [
         TagFactory(tenant=tenant, name=name)
@@ -104,6 +108,7 @@ def full_lists():
         description="CRM synchronisation",
         created_by="usr_seed",
     )
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=now)  # on the home page
     WebhookDelivery.objects.create(
         tenant=tenant,
         endpoint=endpoint,
@@ -119,7 +124,7 @@ def full_lists():
     )
     Group.objects.create(name="Support staff, Europe, Middle East and Africa")
     user = UserFactory(is_superuser=True, username="maximiliane.hohenzollern.support")
-    return user, [f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/"]
+    return user, ["/admin/", f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/"]
 
 
 def _changelist_urls() -> list[str]:
