@@ -5,11 +5,11 @@ summed up with the details on hover."""
 from django.utils.html import format_html
 
 
-def truncated(value: object, *, empty: str = "") -> str:
+def truncated(value: object) -> str:
     """The value on one line, cut with an ellipsis where its column ends; the whole of it
-    in the tooltip."""
+    in the tooltip. Nothing for no value."""
     if value in (None, ""):
-        return empty
+        return ""
     return format_html('<span class="truncated" title="{}">{}</span>', value, value)
 
 
