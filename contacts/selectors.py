@@ -196,6 +196,21 @@ def contact_count(*, tenant: Tenant, archived: bool) -> int:
     return deltas.aggregate(total=Sum("delta"))["total"] or 0
 
 
+def contact_counts(*, tenant_ids: list[str]) -> dict[str, dict[str, int]]:
+    """`contact_count` of both buckets of several tenants in one read, as
+    {tenant id: {"active": n, "archived": n}} (every tenant asked for is in it)."""
+    counts = {tenant_id: {"active": 0, "archived": 0} for tenant_id in tenant_ids}
+    sums = (
+        ContactCountDelta.objects.filter(tenant_id__in=tenant_ids)
+        .values_list("tenant_id", "archived")
+        .annotate(total=Sum("delta"))
+        .order_by()
+    )
+    for tenant_id, archived, total in sums:
+        counts[tenant_id]["archived" if archived else "active"] = total
+    return counts
+
+
 @dataclass(frozen=True)
 class ContactSearch:
     """`search`: name, e-mail, phone and phone identities through `search_text`; tag names
@@ -321,6 +336,17 @@ def contact_import_get(*, tenant: Tenant, import_id: str) -> ContactImport:
     if imp is None:
         raise ImportNotFound(f"No import with id '{import_id[:64]}'.")
     return imp
+
+
+def contact_import_list(
+    *, tenant_ids: list[str] | None, statuses: tuple[str, ...]
+) -> QuerySet[ContactImport]:
+    """Imports of these tenants (None: of every tenant) in these statuses, newest first,
+    with their tenant; the caller takes the first few."""
+    imports = ContactImport.objects.filter(status__in=statuses)
+    if tenant_ids is not None:
+        imports = imports.filter(tenant_id__in=tenant_ids)
+    return imports.select_related("tenant").order_by("-created_at", "-id")
 
 
 def contact_import_first_errors(

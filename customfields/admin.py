@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 
+from flownally_admin.admin_display import truncated
 from flownally_admin.errors import ApplicationError, ValidationFailed
 from flownally_admin.tenancy.admin import (
     ActorNamesMixin,
@@ -69,7 +70,7 @@ class CustomFieldDefinitionAdmin(ActorNamesMixin, TenantScopedAdminMixin, admin.
         "type",
         "entity_type",
         "predefined",
-        "public_id",
+        "definition_id",
         "tenant",
         "created_at",
     ]
@@ -79,6 +80,10 @@ class CustomFieldDefinitionAdmin(ActorNamesMixin, TenantScopedAdminMixin, admin.
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
+
+    @admin.display(description="id", ordering="public_id")
+    def definition_id(self, definition):
+        return truncated(definition.public_id)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

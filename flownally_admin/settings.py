@@ -35,7 +35,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "flownally_admin.apps.FlownallyAdminConfig",  # django.contrib.admin, with our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -129,6 +129,9 @@ STATIC_URL = "static/"
 # time; WhiteNoise serves them from the web process, so gunicorn alone serves a styled admin.
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # before the first collectstatic, too
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the admin's look: its stylesheet, script, icon
+# Files WhiteNoise serves at the site's root, where browsers ask for them (/favicon.ico).
+WHITENOISE_ROOT = BASE_DIR / "public"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- Storage of uploads and exports -------------------------------------------

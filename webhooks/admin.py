@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from events.types import EventType
+from flownally_admin.admin_display import summarised, truncated
 from flownally_admin.errors import ApplicationError, ValidationFailed, ViolationCollector
 from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
 from flownally_admin.tenancy.scopes import Role
@@ -65,16 +66,23 @@ class WebhookEndpointForm(forms.ModelForm):
 class WebhookEndpointAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     tenant_roles = (Role.OWNER, Role.ADMIN)
     form = WebhookEndpointForm
-    list_display = ["url", "tenant", "subscribed_types", "status", "created_at"]
+    list_display = ["address", "tenant", "subscribed_type_count", "status", "created_at"]
     list_filter = [TenantListFilter, "enabled", "disabled_reason"]
     list_select_related = ["tenant"]
     search_fields = ["url", "description"]
     ordering = ["-created_at"]
     change_form_template = "admin/webhooks/webhookendpoint/change_form.html"
 
+    @admin.display(description="URL", ordering="url")
+    def address(self, endpoint):
+        return truncated(endpoint.url)
+
     @admin.display(description="event types")
-    def subscribed_types(self, endpoint):
-        return ", ".join(endpoint.event_types) or "all"
+    def subscribed_type_count(self, endpoint):
+        """In the list: how many, the types themselves on hover."""
+        if not endpoint.event_types:
+            return "all"
+        return summarised(str(len(endpoint.event_types)), ", ".join(endpoint.event_types))
 
     @admin.display(description="status")
     def status(self, endpoint):
@@ -93,7 +101,7 @@ class WebhookEndpointAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 (
                     d.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                     d.event_type,
-                    d.event_id,
+                    truncated(d.event_id),
                     d.status,
                     d.attempts,
                     d.last_response_status or "—",

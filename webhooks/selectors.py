@@ -1,12 +1,12 @@
 """Reads of webhook endpoints and deliveries, always inside one tenant."""
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from flownally_admin.errors import NotFound
 from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.models import Tenant
 
-from .models import WebhookDelivery, WebhookEndpoint
+from .models import DisabledReason, WebhookDelivery, WebhookEndpoint
 
 
 class WebhookNotFound(NotFound):
@@ -21,6 +21,21 @@ class DeliveryNotFound(NotFound):
 
 def endpoint_list(*, tenant: Tenant) -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.filter(tenant=tenant).order_by("id")
+
+
+def endpoint_list_failing(*, tenant_ids: list[str] | None) -> QuerySet[WebhookEndpoint]:
+    """Endpoints of these tenants (None: of every tenant) whose receiver is failing: enabled
+    with an unbroken run of failed attempts, or disabled for failing or answering 410 (not
+    those an admin disabled). Longest failing first, with their tenant."""
+    endpoints = WebhookEndpoint.objects.filter(
+        Q(enabled=True, failing_since__isnull=False)
+        | Q(enabled=False, disabled_reason__in=[DisabledReason.FAILING, DisabledReason.GONE])
+    )
+    if tenant_ids is not None:
+        endpoints = endpoints.filter(tenant_id__in=tenant_ids)
+    return endpoints.select_related("tenant").order_by(
+        F("failing_since").asc(nulls_last=True), "id"
+    )
 
 
 def endpoint_get(*, tenant: Tenant, endpoint_id: str) -> WebhookEndpoint:

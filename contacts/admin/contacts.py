@@ -23,6 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
+from flownally_admin.admin_display import truncated
 from flownally_admin.errors import ApplicationError, ValidationFailed
 from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.admin import TenantListFilter, TenantScopedAdminMixin
@@ -255,7 +256,7 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="e-mail")
     def email(self, contact):
-        return contact.custom_fields.get("cf_email", "")
+        return truncated(contact.custom_fields.get("cf_email"))
 
     @admin.display(description="phone")
     def phone(self, contact):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
+from flownally_admin.admin_display import summarised
 from flownally_admin.errors import ApplicationError, ValidationFailed
 
 from .models import ApiKey, Membership, ServiceAccount, Tenant, User
@@ -229,6 +230,14 @@ class ApiKeyColumns:
     def scope_list(self, key):
         return ", ".join(key.scopes)
 
+    @admin.display(description="scopes")
+    def scope_count(self, key):
+        """In lists: how many, the scopes themselves on hover (a key with all fourteen
+        would push the dates and status out of a 1280 px window)."""
+        count = len(key.scopes)
+        summary = f"all {count}" if set(key.scopes) == set(ALL_SCOPES) else str(count)
+        return summarised(summary, ", ".join(key.scopes))
+
     @admin.display(description="status")
     def status(self, key):
         if key.revoked_at is not None:
@@ -243,7 +252,7 @@ class ApiKeyInline(ApiKeyColumns, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["key", "role", "scope_list", "created_at", "expires_at", "last_used_at", "status"]
+    fields = ["key", "role", "scope_count", "created_at", "expires_at", "last_used_at", "status"]
     readonly_fields = fields
     ordering = ["-created_at"]
 
@@ -360,7 +369,7 @@ class ApiKeyAdmin(ApiKeyColumns, TenantScopedAdminMixin, admin.ModelAdmin):
         "service_account",
         "tenant",
         "role",
-        "scope_list",
+        "scope_count",
         "created_at",
         "expires_at",
         "last_used_at",
