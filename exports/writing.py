@@ -211,8 +211,8 @@ def _archived(index: int):
 
 
 def _timestamp(index: int, sqlite: bool):
-    if sqlite:  # stored as `YYYY-MM-DD HH:MM:SS[.ffffff]` in UTC
-        return lambda row: row[index].replace(" ", "T") + "Z"
+    if sqlite:  # naive, in UTC
+        return lambda row: row[index].isoformat() + "Z"
     return lambda row: rfc3339(row[index])
 
 
