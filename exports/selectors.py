@@ -9,7 +9,7 @@ from django.db.models.fields.json import KT
 from django.http import QueryDict
 
 from contacts.filtersets import ContactFilterSet
-from contacts.models import Contact
+from contacts.models import Channel, Contact
 from contacts.selectors import contact_queryset
 from flownally_admin.errors import NotFound
 from flownally_admin.ids import is_valid_id
@@ -145,15 +145,15 @@ def _identities_sql(vendor: str, channels: tuple[str, ...]) -> str:
     id>` (a PostgreSQL text[], a JSON array on SQLite): one pass over its identities
     whatever the number of channels. `channels` are Channel values (constants), never a
     client's text."""
-    wanted = ", ".join(f"'{channel}'" for channel in channels)
-    if vendor == "postgresql":
-        return (
-            "SELECT ARRAY_AGG(i.channel || ':' || i.external_id ORDER BY i.created_at, i.id) "
-            "FROM contacts_identity i WHERE i.contact_id = contacts_contact.id AND i.active "
-            f"AND i.channel IN ({wanted})"  # noqa: S608
-        )
-    return (
-        "SELECT JSON_GROUP_ARRAY(channel || ':' || external_id) FROM (SELECT channel, "
-        "external_id FROM contacts_identity WHERE contact_id = contacts_contact.id AND active "
-        f"AND channel IN ({wanted}) ORDER BY created_at, id)"  # noqa: S608
-    )
+    wanted = ", ".join(f"'{Channel(channel).value}'" for channel in channels)
+    return _IDENTITIES_SQL[vendor].format(channels=wanted)
+
+
+_IDENTITIES_SQL = {
+    "postgresql": "SELECT ARRAY_AGG(i.channel || ':' || i.external_id "
+    "ORDER BY i.created_at, i.id) FROM contacts_identity i "
+    "WHERE i.contact_id = contacts_contact.id AND i.active AND i.channel IN ({channels})",
+    "sqlite": "SELECT JSON_GROUP_ARRAY(channel || ':' || external_id) FROM (SELECT channel, "
+    "external_id FROM contacts_identity WHERE contact_id = contacts_contact.id AND active "
+    "AND channel IN ({channels}) ORDER BY created_at, id)",
+}

@@ -102,10 +102,7 @@ def _check_filters(tenant: Tenant, filters: dict) -> None:
         contact_export_filterset(tenant=tenant, filters=filters).raise_if_invalid()
     except ValidationFailed as exc:
         raise ValidationFailed(
-            [
-                replace(v, field=_BRACKETED_KEY.sub(r".\1", v.field))
-                for v in exc.violations
-            ]
+            [replace(v, field=_BRACKETED_KEY.sub(r".\1", v.field)) for v in exc.violations]
         ) from None
 
 
@@ -194,15 +191,22 @@ def _write(export: ContactExport, worker: str, path: str) -> None:
             export.processed_rows = rows
             _save_progress(export, worker, ["processed_rows"])
 
+        rows = snap.rows(query)
         chunks = csv_chunks(
-            snap.rows(query),
+            rows,
             query=query,
             columns=columns,
             tag_names=snap.tag_names(export.tenant_id),
             vendor=connection.vendor,
             progress=progress,
         )
-        stored = default_storage.save(path, File(io.BufferedReader(_ChunkStream(chunks))))
+        try:
+            stored = default_storage.save(path, File(io.BufferedReader(_ChunkStream(chunks))))
+        finally:
+            # A write that stopped part way leaves a COPY open on the connection: end it
+            # now, before anything else is said to the database.
+            chunks.close()
+            rows.close()
     export.file_path = stored
     export.size_bytes = default_storage.size(stored)
     _finish(export, worker)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import orjson
 import psycopg
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from contacts.csvcells import formula_escape
@@ -24,7 +25,6 @@ from .columns import ExportColumn
 from .selectors import ExportQuery
 
 BOM = "\ufeff"
-CHUNK_ROWS = 5000  # rows per chunk of the file, and between two progress reports
 FETCH_ROWS = 2000  # rows per fetch on SQLite
 
 # psycopg's type of each kind of value, for COPY to parse the text it sends.
@@ -113,7 +113,7 @@ def csv_chunks(
     vendor: str,
     progress: Callable[[int], None],
 ) -> Iterator[bytes]:
-    """The file, as UTF-8 chunks of CHUNK_ROWS rows: a BOM and the header first.
+    """The file, as UTF-8 chunks of EXPORT_CHUNK_ROWS rows: a BOM and the header first.
     `tag_names`: {tag id: name} of the tenant. `progress(rows written so far)` is called
     after each chunk."""
     buffer = io.StringIO()
@@ -121,11 +121,11 @@ def csv_chunks(
     buffer.write(BOM)
     writer.writerow([formula_escape(column.header) for column in columns])
     cells_of = _row_reader(query, columns, tag_names, sqlite=vendor != "postgresql")
-    written = 0
+    written, chunk_rows = 0, settings.EXPORT_CHUNK_ROWS
     for row in rows:
         writer.writerow(cells_of(row))
         written += 1
-        if written % CHUNK_ROWS == 0:
+        if written % chunk_rows == 0:
             yield _take(buffer)
             progress(written)
     yield _take(buffer)
@@ -185,7 +185,8 @@ def _preparer(identities_at, tags_at, tag_names: dict[str, str], sqlite: bool):
             cells = {}
             for item in items or ():
                 channel, _, external_id = item.partition(":")
-                cells[channel] = f"{cells[channel]};{external_id}" if channel in cells else external_id
+                held = cells.get(channel)
+                cells[channel] = f"{held};{external_id}" if held else external_id
             row[identities_at] = cells
         if tags_at is not None:
             tag_ids = row[tags_at]

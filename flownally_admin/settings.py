@@ -218,6 +218,7 @@ EXPORT_MAX_CONCURRENT = env.int("EXPORT_MAX_CONCURRENT", default=3)  # queued or
 # export is written again from the start, at most EXPORT_MAX_ATTEMPTS times.
 EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=30)
 EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=5000)  # rows per write and progress save
 
 # Webhooks (contract §9). Endpoint secrets are encrypted at rest with Fernet; the key is
 # WEBHOOKS_SECRET_KEY (one Fernet key, or several comma-separated: the first encrypts, any

@@ -2,46 +2,92 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import flownally_admin.ids
 from django.db import migrations, models
+
+import flownally_admin.ids
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0002_tenant_custom_fields_version'),
+        ("tenancy", "0002_tenant_custom_fields_version"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ContactExport',
+            name="ContactExport",
             fields=[
-                ('id', flownally_admin.ids.PrefixedIdField(editable=False, max_length=30, prefix='exp', primary_key=True, serialize=False)),
-                ('created_by', models.CharField(editable=False, max_length=40)),
-                ('source', models.CharField(default='api', editable=False, max_length=8)),
-                ('filters', models.JSONField(blank=True, default=dict)),
-                ('contact_ids', models.JSONField(blank=True, null=True)),
-                ('columns', models.JSONField(default=list)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('completed', 'Completed'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('total_rows', models.IntegerField(blank=True, null=True)),
-                ('processed_rows', models.IntegerField(default=0)),
-                ('size_bytes', models.BigIntegerField(blank=True, null=True)),
-                ('file_path', models.CharField(blank=True, default='', editable=False, max_length=255)),
-                ('failure_code', models.CharField(blank=True, default='', max_length=32)),
-                ('failure_message', models.CharField(blank=True, default='', max_length=500)),
-                ('lease_owner', models.CharField(blank=True, default='', max_length=64)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.IntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_exports', to='tenancy.tenant')),
+                (
+                    "id",
+                    flownally_admin.ids.PrefixedIdField(
+                        editable=False,
+                        max_length=30,
+                        prefix="exp",
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("created_by", models.CharField(editable=False, max_length=40)),
+                ("source", models.CharField(default="api", editable=False, max_length=8)),
+                ("filters", models.JSONField(blank=True, default=dict)),
+                ("contact_ids", models.JSONField(blank=True, null=True)),
+                ("columns", models.JSONField(default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("total_rows", models.IntegerField(blank=True, null=True)),
+                ("processed_rows", models.IntegerField(default=0)),
+                ("size_bytes", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "file_path",
+                    models.CharField(blank=True, default="", editable=False, max_length=255),
+                ),
+                ("failure_code", models.CharField(blank=True, default="", max_length=32)),
+                ("failure_message", models.CharField(blank=True, default="", max_length=500)),
+                ("lease_owner", models.CharField(blank=True, default="", max_length=64)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.IntegerField(default=0)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_exports",
+                        to="tenancy.tenant",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant', '-created_at'], name='contact_export_recent'), models.Index(condition=models.Q(('status__in', ['queued', 'running'])), fields=['lease_expires_at'], name='contact_export_unfinished'), models.Index(condition=models.Q(('file_path', ''), _negated=True), fields=['expires_at'], name='contact_export_stored')],
+                "indexes": [
+                    models.Index(fields=["tenant", "-created_at"], name="contact_export_recent"),
+                    models.Index(
+                        condition=models.Q(("status__in", ["queued", "running"])),
+                        fields=["lease_expires_at"],
+                        name="contact_export_unfinished",
+                    ),
+                    models.Index(
+                        condition=models.Q(("file_path", ""), _negated=True),
+                        fields=["expires_at"],
+                        name="contact_export_stored",
+                    ),
+                ],
             },
         ),
     ]

@@ -65,7 +65,7 @@ def people(tenant):
     grace = contact_create(
         tenant=tenant,
         created_by="usr_t",
-        name="-Grace, \"Amazing\" Hopper",
+        name='-Grace, "Amazing" Hopper',
         identities=[{"channel": "messenger", "externalId": "@grace"}],
         custom_fields={plan.public_id: "+1 (415) pro"},
     )
@@ -83,5 +83,12 @@ def people(tenant):
             created_at=now.replace(microsecond=0) - timezone.timedelta(minutes=10 - offset)
         )
         contact.refresh_from_db()
-    return {"ada": ada, "grace": grace, "linus": linus, "plan": plan, "renewal": renewal,
-            "vip": vip, "beta": beta}
+    return {
+        "ada": ada,
+        "grace": grace,
+        "linus": linus,
+        "plan": plan,
+        "renewal": renewal,
+        "vip": vip,
+        "beta": beta,
+    }

@@ -59,7 +59,7 @@ def test_export_writes_the_matching_contacts_in_created_order(run_export, downlo
         ],
         [
             grace.pk,
-            "'-Grace, \"Amazing\" Hopper",
+            '\'-Grace, "Amazing" Hopper',
             "",
             "",
             "",
@@ -110,13 +110,13 @@ def test_filters_are_the_lists(run_export, download, people):
     _, tagged = run_export({"tagIds": [people["vip"].pk], "columns": ["name"]})
     assert _rows(download(tagged["id"])) == [["name"], ["Ada Lovelace"]]
     _, by_channel = run_export({"channels": ["messenger"], "columns": ["name"]})
-    assert _rows(download(by_channel["id"]))[1:] == [["'-Grace, \"Amazing\" Hopper"]]
+    assert _rows(download(by_channel["id"]))[1:] == [['\'-Grace, "Amazing" Hopper']]
     _, by_value = run_export(
         {"customFields": {people["renewal"].public_id: "2027-01-31"}, "columns": ["id"]}
     )
     assert _rows(download(by_value["id"]))[1:] == [[people["ada"].pk]]
     _, searched = run_export({"search": "grace", "columns": ["name"]})
-    assert _rows(download(searched["id"]))[1:] == [["'-Grace, \"Amazing\" Hopper"]]
+    assert _rows(download(searched["id"]))[1:] == [['\'-Grace, "Amazing" Hopper']]
     later = rfc3339(people["grace"].created_at)
     _, recent = run_export({"createdAfter": later, "columns": ["name"]})
     assert recent["totalRows"] == 1
@@ -165,9 +165,7 @@ def test_a_file_before_it_is_ready_is_409(client_a):
     response = client_a.post("/v1/contacts/exports", {}, format="json")  # never run: no commit
     export_id = response.json()["id"]
     assert client_a.get(f"/v1/contacts/exports/{export_id}").json()["status"] == "queued"
-    assert_problem(
-        client_a.get(f"/v1/contacts/exports/{export_id}/file"), 409, "export_not_ready"
-    )
+    assert_problem(client_a.get(f"/v1/contacts/exports/{export_id}/file"), 409, "export_not_ready")
 
 
 def test_an_expired_file_is_410_and_purged(client_a, run_export, people):
@@ -189,14 +187,14 @@ def test_another_tenants_export_is_404(client_a, client_b, run_export, suffix):
     assert_problem(
         client_b.get(f"/v1/contacts/exports/{body['id']}{suffix}"), 404, "export_not_found"
     )
-    assert_problem(
-        client_a.get(f"/v1/contacts/exports/exp_nope{suffix}"), 404, "export_not_found"
-    )
+    assert_problem(client_a.get(f"/v1/contacts/exports/exp_nope{suffix}"), 404, "export_not_found")
 
 
 def test_export_needs_its_scope(make_client, tenant):
     client = make_client(tenant=tenant, scopes=[s for s in ALL_SCOPES if s != "contact:export"])
-    assert_problem(client.post("/v1/contacts/exports", {}, format="json"), 403, "insufficient_scope")
+    assert_problem(
+        client.post("/v1/contacts/exports", {}, format="json"), 403, "insufficient_scope"
+    )
 
 
 def test_idempotency_key_replays_the_same_export(run_export):
