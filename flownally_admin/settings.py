@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "tags",
     "events",
     "webhooks",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,15 @@ IMPORT_MAX_CONCURRENT = env.int("IMPORT_MAX_CONCURRENT", default=3)  # queued or
 # (the worker died) lets the sweep below hand the import to another worker.
 IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=20)
 
+# --- Exports ----------------------------------------------------------------
+EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=24)  # then the file goes
+EXPORT_MAX_CONCURRENT = env.int("EXPORT_MAX_CONCURRENT", default=3)  # queued or running, per tenant
+# A worker renews its lease as it writes; one that stops is noticed within this, and the
+# export is written again from the start, at most EXPORT_MAX_ATTEMPTS times.
+EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=30)
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=5000)  # rows per write and progress save
+
 # Webhooks (contract §9). Endpoint secrets are encrypted at rest with Fernet; the key is
 # WEBHOOKS_SECRET_KEY (one Fernet key, or several comma-separated: the first encrypts, any
 # decrypts) or, when unset, one derived from SECRET_KEY (docs/webhooks.md).
@@ -270,6 +280,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Imports run on their own queue so long files never hold up short tasks.
 CELERY_TASK_ROUTES = {
     "contacts.tasks.contact_import_run_task": {"queue": "imports"},
+    # Exports are long too: the same queue of bulk jobs.
+    "exports.tasks.contact_export_run_task": {"queue": "imports"},
     # Webhooks too: a receiver that takes its 10 s must not hold up short tasks.
     "webhooks.tasks.webhooks_fan_out_task": {"queue": "webhooks"},
     "webhooks.tasks.webhook_endpoint_deliver_task": {"queue": "webhooks"},
@@ -279,6 +291,15 @@ CELERY_BEAT_SCHEDULE = {
     "resume-stale-contact-imports": {
         "task": "contacts.tasks.contact_import_resume_stale_task",
         "schedule": 5.0,
+    },
+    # Exports whose worker died are written again; expired export files are deleted.
+    "resume-stale-contact-exports": {
+        "task": "exports.tasks.contact_export_resume_stale_task",
+        "schedule": 10.0,
+    },
+    "purge-expired-contact-exports": {
+        "task": "exports.tasks.contact_exports_purge_expired_task",
+        "schedule": 600.0,
     },
     # Contact counts are sums of deltas; fold crowded buckets so a count stays one short read.
     "compact-contact-counts": {

@@ -7,6 +7,7 @@ from flownally_admin.api import views as api_views
 api_v1 = [
     path("", include("tags.urls")),
     path("", include("customfields.urls")),
+    path("", include("exports.urls")),
     path("", include("contacts.urls")),
     path("", include("events.urls")),
     path("", include("webhooks.urls")),

@@ -55,6 +55,19 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         404, "Custom field not found", "No such custom field definition for this resource type."
     ),
     "import_not_found": ProblemType(404, "Import not found", "No such import."),
+    "export_not_found": ProblemType(404, "Export not found", "No such export."),
+    "export_not_ready": ProblemType(
+        409,
+        "Export not ready",
+        "The export is still queued or running, or it failed: there is no file to download. "
+        "Poll the export's status until it is `completed`.",
+    ),
+    "export_expired": ProblemType(
+        410,
+        "Export expired",
+        "The export's file was kept until its `expiresAt` and has been deleted. Start a new "
+        "export.",
+    ),
     "webhook_not_found": ProblemType(404, "Webhook not found", "No such webhook endpoint."),
     "delivery_not_found": ProblemType(
         404, "Delivery not found", "No such delivery of this webhook endpoint."

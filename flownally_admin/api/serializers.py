@@ -15,6 +15,17 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false and nothing else: DRF's BooleanField would take "yes" or 1."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
 def name_schema(max_length: int) -> dict:
     """A name as the services take it: 1–`max_length` characters, not all white space, no
     NUL. The length is stated for the trimmed name, which is what is kept."""

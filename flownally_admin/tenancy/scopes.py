@@ -15,6 +15,7 @@ ALL_SCOPES: tuple[str, ...] = (
     "contact:create",
     "contact:update",
     "contact:delete",
+    "contact:export",
     "tag:list",
     "tag:create",
     "tag:delete",

@@ -2,7 +2,12 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from events.types import EventType
-from flownally_admin.api.serializers import BoundedListField, RequestSerializer, StrictCharField
+from flownally_admin.api.serializers import (
+    BoundedListField,
+    RequestSerializer,
+    StrictBooleanField,
+    StrictCharField,
+)
 
 from ..models import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH, DeliveryStatus, DisabledReason
 from ..representation import delivery_data, endpoint_data
@@ -52,17 +57,6 @@ class CreatedWebhookEndpointSerializer(WebhookEndpointSerializer):
 @extend_schema_serializer(many=False)
 class WebhookEndpointsResponseSerializer(serializers.Serializer):
     webhooks = WebhookEndpointSerializer(many=True)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """true or false and nothing else: DRF's BooleanField would take "yes" or 1."""
-
-    default_error_messages = {"invalid": "Must be true or false."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
 
 
 def _url_field(**kwargs):
