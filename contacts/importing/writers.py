@@ -29,7 +29,7 @@ from ..models import (
 )
 from ..selectors import contact_search_text
 from ..services import contact_count_add
-from .plan import BatchPlan, ContactRef
+from .plan import BatchPlan, ContactRef, rows_unchanged
 from .rows import CheckedRow
 
 
@@ -190,8 +190,11 @@ class TagDeleted(IntegrityError):
 
 def write_batch(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
     """Write the batch; inside its transaction, which also holds its checkpoint."""
-    if plan.updates and not imp.dry_run:
-        _add_updates(imp, plan, rows)
+    if plan.updates:
+        if imp.dry_run:
+            _drop_unchanged(imp, plan, *_current(plan, lock=False))
+        else:
+            _add_updates(imp, plan, rows)
     linked = {tag_id for _, tag_id in rows.links + rows.merged_links}
     gone = linked - tags_hold(tag_ids=linked)
     if gone:
@@ -204,15 +207,60 @@ def write_batch(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
         contact_count_add(tenant=imp.tenant, archived=False, delta=len(rows.contacts))
 
 
+def _current(plan: BatchPlan, *, lock: bool):
+    """The stored state of the contacts the batch updates: the contacts by id, their live
+    identities and their tags (ids, and lower-cased names) by contact id. `lock`: until
+    COMMIT, in id order, as a merge locks its contacts (the two cannot deadlock)."""
+    ids = list(plan.updates)
+    contacts = Contact.objects.filter(pk__in=ids).order_by("pk")
+    if lock:
+        contacts = contacts.select_for_update()
+    current = {c.pk: c for c in contacts}
+    held = defaultdict(list)
+    for identity in Identity.objects.filter(contact_id__in=ids, active=True):
+        held[identity.contact_id].append(identity)
+    tagged = defaultdict(lambda: (set(), set()))
+    for contact_id, tag_id, name in ContactTag.objects.filter(contact_id__in=ids).values_list(
+        "contact_id", "tag_id", "tag__name"
+    ):
+        tag_ids, tag_keys = tagged[contact_id]
+        tag_ids.add(tag_id)
+        tag_keys.add(name.lower())
+    return current, held, tagged
+
+
+def _drop_unchanged(imp: ContactImport, plan: BatchPlan, current, held, tagged) -> None:
+    """Count the rows that change nothing as skipped, and take the contacts that no row
+    changes out of the plan: they are not written, keep their `updatedAt` and get no event.
+
+    A dry run's match to a contact that the dry run itself created in an earlier batch is
+    not stored anywhere: it is counted as an update.
+    """
+    wanted = set(imp.tag_ids)
+    for change in list(plan.updates.values()):
+        contact = current.get(change.id)
+        if contact is None:
+            continue
+        tag_ids, tag_keys = tagged[change.id]
+        unchanged = rows_unchanged(
+            change,
+            name=contact.name,
+            values=contact.custom_fields,
+            identities={(i.channel, i.external_id) for i in held[change.id]},
+            tag_keys=tag_keys,
+            adds_tags=not wanted <= tag_ids,
+        )
+        plan.updated -= unchanged
+        plan.skipped += unchanged
+        if unchanged == len(change.rows):
+            del plan.updates[change.id]
+
+
 def _add_updates(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
     """The merges into existing contacts, from their current state (locked until COMMIT)."""
     now = timezone.now()
-    # Locked in id order, as a merge locks its contacts: the two cannot deadlock.
-    locked = Contact.objects.select_for_update().filter(pk__in=list(plan.updates)).order_by("pk")
-    current = {c.pk: c for c in locked}
-    held = defaultdict(list)
-    for identity in Identity.objects.filter(contact_id__in=list(plan.updates), active=True):
-        held[identity.contact_id].append(identity)
+    current, held, tagged = _current(plan, lock=True)
+    _drop_unchanged(imp, plan, current, held, tagged)
     held_by = []
     for change in plan.updates.values():
         contact = current[change.id]
