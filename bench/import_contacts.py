@@ -110,6 +110,14 @@ def status(import_id: str, token: str) -> dict:
     return json.loads(connection.getresponse().read())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of its children that have ended (the checking
+    process is waited for at the end of each import): on a machine shared with other work,
+    steadier than the wall-clock time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     return _status_mb(pid, "VmHWM:")
 
@@ -233,6 +241,7 @@ def main() -> None:
 
 def run(path: Path, token: str, rows: int, worker) -> None:
     """Upload `path`, poll until the import ends, print its figures."""
+    cpu_before = cpu_seconds(worker.pid)
     started = time.monotonic()
     import_id = upload(path, token)
     uploaded = time.monotonic()
@@ -255,6 +264,7 @@ def run(path: Path, token: str, rows: int, worker) -> None:
     print(f"upload (202): {uploaded - started:.2f} s")
     print(f"time to first progress: {(first_progress or started + elapsed) - started:.2f} s")
     print(f"total: {elapsed:.2f} s  ->  {rows / elapsed:,.0f} rows/s")
+    print(f"worker CPU (with its checking process): {cpu_seconds(worker.pid) - cpu_before:.2f} s")
     print(f"checking process RSS (largest seen): {checker_rss:.0f} MB")
 
 
