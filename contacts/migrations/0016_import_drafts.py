@@ -5,22 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0015_contact_merged_into'),
+        ("contacts", "0015_contact_merged_into"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ContactImportDraft',
+            name="ContactImportDraft",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contact_ref', models.CharField(max_length=30)),
-                ('state', models.JSONField()),
-                ('contact_import', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contacts.contactimport')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("contact_ref", models.CharField(max_length=30)),
+                ("state", models.JSONField()),
+                (
+                    "contact_import",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="contacts.contactimport",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('contact_import', 'contact_ref'), name='uniq_import_draft')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("contact_import", "contact_ref"), name="uniq_import_draft"
+                    )
+                ],
             },
         ),
     ]
