@@ -10,6 +10,7 @@ from enum import Enum
 
 from contacts.models import Channel
 
+from ..csvcells import formula_unescape
 from .sniff import EXPORT_OWN_COLUMNS, InvalidCsv, normalize_header
 
 
@@ -65,7 +66,8 @@ def map_columns(header: list[str], definitions) -> ColumnMap:
     targets, seen = [], {}
     export_own = _export_own_cells(header)
     for index, cell in enumerate(header):
-        normalized = normalize_header(cell)
+        # An export escapes a custom field's name as any cell ("-Score" as "'-Score").
+        normalized = normalize_header(formula_unescape(cell))
         if index in export_own:
             targets.append(None)
             continue

@@ -370,3 +370,10 @@ def test_a_dry_run_counts_repeats_across_batches_as_a_real_run_does(run_import, 
     assert {k: real[k] for k in COUNTS} == expected
     assert {k: dry[k] for k in COUNTS} == expected
     assert not ContactImportDraft.objects.exists()  # a finished dry run leaves none behind
+
+
+def test_a_custom_fields_name_escaped_in_the_header_still_maps(run_import, tenant):
+    score = CustomFieldDefinitionFactory(tenant=tenant, name="-Score", type="text")
+    status = run_import("name,'-Score\nAda,'-3\n")
+    assert status["ignoredColumns"] == []
+    assert Contact.objects.get(tenant=tenant).custom_fields == {score.public_id: "-3"}
