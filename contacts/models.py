@@ -384,3 +384,27 @@ class ContactImportDuplicate(models.Model):
 
     def __str__(self):
         return f"{self.contact_id} ({self.contact_import_id})"
+
+
+class ContactImportDraft(models.Model):
+    """What a dry run would have made of a contact it creates or changes: its name, values,
+    identities and tags after the batches so far. A later row that matches the contact is
+    compared with this, as a real run compares it with the written contact, so that a row
+    that would change nothing counts as skipped in both (§10)."""
+
+    contact_import = models.ForeignKey(
+        ContactImport, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact_ref = models.CharField(max_length=30)
+    # {name, values, identities: [[channel, external id]], tagIds, tagKeys (lower-cased names)}
+    state = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_import", "contact_ref"], name="uniq_import_draft"
+            ),
+        ]
+
+    def __str__(self):
+        return self.contact_ref

@@ -10,7 +10,8 @@ from enum import Enum
 
 from contacts.models import Channel
 
-from .sniff import InvalidCsv, normalize_header
+from ..csvcells import formula_unescape
+from .sniff import EXPORT_OWN_COLUMNS, InvalidCsv, normalize_header
 
 
 class Kind(Enum):
@@ -63,8 +64,13 @@ def map_columns(header: list[str], definitions) -> ColumnMap:
         by_name.setdefault(normalize_header(definition.name), definition.public_id)
         by_name.setdefault(normalize_header(definition.public_id), definition.public_id)
     targets, seen = [], {}
-    for cell in header:
-        normalized = normalize_header(cell)
+    export_own = _export_own_cells(header)
+    for index, cell in enumerate(header):
+        # An export escapes a custom field's name as any cell ("-Score" as "'-Score").
+        normalized = normalize_header(formula_unescape(cell))
+        if index in export_own:
+            targets.append(None)
+            continue
         target = _RECOGNISED.get(normalized)
         if target is None and normalized in by_name:
             target = Target(Kind.FIELD, by_name[normalized])
@@ -74,3 +80,23 @@ def map_columns(header: list[str], definitions) -> ColumnMap:
             seen[target] = cell
         targets.append(target)
     return ColumnMap(header=tuple(header), targets=tuple(targets))
+
+
+def _export_own_cells(header: list[str]) -> set[int]:
+    """The positions of the export's own columns (`id`, `archived`, `createdAt`,
+    `updatedAt`: ignored) where the header names one twice, as an export does for a tenant
+    with a custom field of that name; the other cell of the name is the custom field's.
+    The export writes `id` before the custom fields and the other three after them (§10).
+    A name written once is a custom field's if the tenant has one, else ignored: files made
+    for such a field keep importing into it.
+    """
+    positions: dict[str, list[int]] = {}
+    for index, cell in enumerate(header):
+        normalized = normalize_header(cell)
+        if normalized in EXPORT_OWN_COLUMNS:
+            positions.setdefault(normalized, []).append(index)
+    return {
+        found[0] if name == "id" else found[-1]
+        for name, found in positions.items()
+        if len(found) > 1
+    }

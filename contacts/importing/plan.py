@@ -25,13 +25,19 @@ class ContactRef:
 
 @dataclass
 class ContactChange:
-    """A contact to create, or what to merge into an existing one."""
+    """A contact to create, or what to merge into an existing one.
+
+    An update keeps the rows merged into it (`rows`), in file order: whether each one
+    changes the contact is only known against its stored state, in the batch's
+    transaction (`writers`).
+    """
 
     id: str
     name: str = ""
     values: dict[str, str] = field(default_factory=dict)
     identities: list[IdentityInput] = field(default_factory=list)
     tag_names: set[str] = field(default_factory=set)
+    rows: list[CheckedRow] = field(default_factory=list)
 
     def merge(self, row: CheckedRow) -> None:
         """A later row wins for the name and values it has; identities and tags add up."""
@@ -41,6 +47,58 @@ class ContactChange:
         have = {i.key for i in self.identities}
         self.identities += [i for _, i in row.identities if i.key not in have]
         self.tag_names.update(row.tag_names)
+
+    def changed_by(self, row: CheckedRow) -> bool:
+        """Whether merging `row` would change this contact to create."""
+        return _changes(
+            row,
+            name=self.name,
+            values=self.values,
+            identities={i.key for i in self.identities},
+            tag_keys={n.lower() for n in self.tag_names},
+        )
+
+
+def _changes(
+    row: CheckedRow, *, name: str, values: dict, identities: set, tag_keys: set[str]
+) -> bool:
+    """Whether `row` changes a contact of this name, custom-field values, identity keys and
+    tag names (lower-cased): an import's row that changes nothing writes nothing (§10)."""
+    return bool(
+        (row.name and row.name != name)
+        or any(values.get(key) != value for key, value in row.values.items())
+        or any(identity.key not in identities for _, identity in row.identities)
+        or any(tag.lower() not in tag_keys for tag in row.tag_names)
+    )
+
+
+def rows_unchanged(
+    change: ContactChange,
+    *,
+    name: str,
+    values: dict,
+    identities: set,
+    tag_keys: set[str],
+    adds_tags: bool,
+) -> int:
+    """How many of an update's rows change nothing, each against the contact as the rows
+    before it left it: the stored contact's name, values, identity keys and tag names
+    (lower-cased). `adds_tags`: the import's own tags are not all on it yet, which the
+    first row adds whatever it holds."""
+    values, identities, tag_keys = dict(values), set(identities), set(tag_keys)
+    unchanged = 0
+    for row in change.rows:
+        if not adds_tags and not _changes(
+            row, name=name, values=values, identities=identities, tag_keys=tag_keys
+        ):
+            unchanged += 1
+            continue
+        adds_tags = False
+        name = row.name or name
+        values.update(row.values)
+        identities.update(identity.key for _, identity in row.identities)
+        tag_keys.update(tag.lower() for tag in row.tag_names)
+    return unchanged
 
 
 @dataclass
@@ -109,13 +167,18 @@ def _plan_row(
         return
     if match is None:
         match = ContactRef(next(new_contact_ids), created_here=True)
-        plan.creates[match.id] = ContactChange(match.id)
+        change = plan.creates[match.id] = ContactChange(match.id)
         plan.created += 1
-    else:
+    elif match.id in plan.creates:  # an earlier row of the batch creates it
+        change = plan.creates[match.id]
+        if change.changed_by(row):
+            plan.updated += 1
+        else:
+            plan.skipped += 1
+    else:  # counted as an update until the write finds it changes nothing
+        change = plan.updates.setdefault(match.id, ContactChange(match.id))
+        change.rows.append(row)
         plan.updated += 1
-    change = plan.creates.get(match.id) or plan.updates.setdefault(
-        match.id, ContactChange(match.id)
-    )
     change.merge(row)
     for key in identity_keys:
         known[key] = plan.new_keys[key] = match

@@ -11,12 +11,21 @@ from customfields.types import PREDEFINED_CONTACT_FIELDS, InvalidValue, value_no
 from flownally_admin.errors import ValidationFailed
 from tags.services import tag_name_normalize
 
-from ..validation import ContactRules, IdentityInput, normalize_external_id, normalize_name
+from ..csvcells import formula_unescape
+from ..validation import (
+    MAX_IDENTITIES,
+    ContactRules,
+    IdentityInput,
+    normalize_external_id,
+    normalize_name,
+)
 from .columns import ColumnMap, Kind, Target
 from .reader import RawRow
 
 ERROR_VALUE_LENGTH = 200
 TAG_SEPARATORS = (";", "|")
+# Several identities of one channel in one cell, as the export writes them (§10).
+IDENTITY_SEPARATOR = ";"
 # InvalidValue codes that the import reports under another ImportError code.
 _IMPORT_CODES = {"required": "invalid_value"}
 
@@ -107,7 +116,12 @@ class RowChecker:
         seen_identities = set()
         for index, column, kind, key, normalize, memo in self._cells:
             cell = raw.cells[index]
+            if cell[:1] == "'":  # the export's formula-safety prefix (§10), if it is one
+                cell = formula_unescape(cell)
             if not cell.strip():
+                continue
+            if kind is Kind.IDENTITY:
+                self._identities(row, column, key, cell, normalize, seen_identities)
                 continue
             try:
                 if memo is None or len(cell) > self.MEMO_CELL_CHARS:
@@ -121,11 +135,6 @@ class RowChecker:
                     row.values[key] = value
                 elif kind is Kind.NAME:
                     row.name = value
-                elif kind is Kind.IDENTITY:
-                    identity = IdentityInput(key, value)
-                    if identity.key not in seen_identities:
-                        seen_identities.add(identity.key)
-                        row.identities.append((column, identity))
                 else:
                     row.tag_names.extend(value)
             except InvalidValue as exc:
@@ -145,6 +154,40 @@ class RowChecker:
                 )
             )
         return row
+
+    @staticmethod
+    def _identities(row: CheckedRow, column: str, channel: str, cell, normalize, seen) -> None:
+        """The identities of a channel's cell: one, or several joined by `;` (an export's).
+
+        Blank parts are skipped. The first bad part is the column's error (one error per
+        cell, as for any column), and a row may list at most MAX_IDENTITIES identities, as
+        a request may.
+        """
+        parts = cell.split(IDENTITY_SEPARATOR) if IDENTITY_SEPARATOR in cell else (cell,)
+        for part in parts:
+            if not part.strip():
+                continue
+            try:
+                identity = IdentityInput(channel, normalize(part))
+            except InvalidValue as exc:
+                code = _IMPORT_CODES.get(exc.code, exc.code)
+                row.errors.append(RowError(row.number, column, code, exc.message, _shown(part)))
+                return
+            if identity.key in seen:
+                continue
+            if len(seen) >= MAX_IDENTITIES:
+                row.errors.append(
+                    RowError(
+                        row.number,
+                        column,
+                        "invalid_value",
+                        f"A contact has at most {MAX_IDENTITIES} identities.",
+                        _shown(cell),
+                    )
+                )
+                return
+            seen.add(identity.key)
+            row.identities.append((column, identity))
 
 
 def _tag_names(cell: str) -> tuple[str, ...]:

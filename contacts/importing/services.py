@@ -42,7 +42,13 @@ from flownally_admin.errors import TooBusy, ViolationCollector
 from flownally_admin.storage import open_stored
 from flownally_admin.tenancy.models import Tenant
 
-from ..models import ContactImport, ContactImportKey, ImportMode, ImportStatus
+from ..models import (
+    ContactImport,
+    ContactImportDraft,
+    ContactImportKey,
+    ImportMode,
+    ImportStatus,
+)
 from ..representation import import_status_data
 from ..validation import ContactRules, check_tag_ids
 from .checking import check_job, checked_batches
@@ -456,6 +462,7 @@ def _finish(imp: ContactImport, worker: str) -> None:
     with transaction.atomic():
         if imp.dry_run:
             ContactImportKey.objects.filter(contact_import=imp).delete()
+            ContactImportDraft.objects.filter(contact_import=imp).delete()
         imp.status, imp.finished_at = ImportStatus.COMPLETED, timezone.now()
         _release(imp, worker, ["status", "finished_at"])
         _record_outcome(imp, EventType.IMPORT_COMPLETED)
@@ -464,6 +471,7 @@ def _finish(imp: ContactImport, worker: str) -> None:
 def _fail(imp: ContactImport, worker: str, code: str, message: str) -> None:
     with transaction.atomic():
         ContactImportKey.objects.filter(contact_import=imp).delete()
+        ContactImportDraft.objects.filter(contact_import=imp).delete()
         imp.status, imp.finished_at = ImportStatus.FAILED, timezone.now()
         imp.failure_code, imp.failure_message = code, message[:500]
         _release(imp, worker, ["status", "finished_at", "failure_code", "failure_message"])

@@ -26,6 +26,11 @@ _MAX_CONTROL_SHARE = 0.05
 
 _HEADER_NOISE = re.compile(r"[\s_-]+")
 
+# The columns an export writes that the import ignores (§10), by their normalised names.
+# A tenant may have a custom field of one of these names, so an export of it names the
+# column twice: the one place a header may repeat a name (`columns.map_columns`).
+EXPORT_OWN_COLUMNS = frozenset({"id", "archived", "createdat", "updatedat"})
+
 
 class InvalidCsv(Exception):
     """The upload cannot be read as CSV; `message` says why in words for the client."""
@@ -133,10 +138,14 @@ def _check_header(header: list[str]) -> None:
     if not any(header):
         raise InvalidCsv("The first row, which must be the header, is empty.")
     seen: dict[str, tuple[int, str]] = {}
+    repeated: set[str] = set()
     for column, cell in enumerate(header, start=1):
         if not cell:
             raise InvalidCsv(f"Column {column} of the header has no name.")
         key = normalize_header(cell)
+        if key in seen and key in EXPORT_OWN_COLUMNS and key not in repeated:
+            repeated.add(key)  # an export of a tenant with a custom field of that name (§10)
+            continue
         if key in seen:
             first_column, first_cell = seen[key]
             raise InvalidCsv(

@@ -3,11 +3,12 @@
 `known_keys` reads which contacts hold a batch's keys (three queries whatever
 the batch size). `batch_rows` turns the plan's new contacts into table rows and
 `write_batch` writes them with the merges, tag links, errors and (dry runs) keys
-of the batch, inside the batch's transaction: on PostgreSQL with COPY into the
+and drafts of the batch, inside the batch's transaction: on PostgreSQL with COPY into the
 tables or into temporary staging tables merged by one statement each; elsewhere
 with the ORM's bulk operations.
 """
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from tags.services import tags_ensure, tags_hold
 from ..models import (
     Contact,
     ContactImport,
+    ContactImportDraft,
     ContactImportError,
     ContactImportKey,
     ContactTag,
@@ -29,7 +31,7 @@ from ..models import (
 )
 from ..selectors import contact_search_text
 from ..services import contact_count_add
-from .plan import BatchPlan, ContactRef
+from .plan import BatchPlan, ContactRef, rows_unchanged
 from .rows import CheckedRow
 
 
@@ -137,6 +139,8 @@ class BatchRows:
     errors: list[tuple]
     keys: list[tuple]
     tag_ids: dict[str, str]  # by lower-cased name, for the updates' links
+    # Dry runs: (import id, contact id, state) of what the batch makes of its contacts.
+    drafts: list[tuple] = dataclasses.field(default_factory=list)
 
 
 def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
@@ -190,7 +194,9 @@ class TagDeleted(IntegrityError):
 
 def write_batch(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
     """Write the batch; inside its transaction, which also holds its checkpoint."""
-    if plan.updates and not imp.dry_run:
+    if imp.dry_run:
+        _plan_dry_updates(imp, plan, rows)
+    elif plan.updates:
         _add_updates(imp, plan, rows)
     linked = {tag_id for _, tag_id in rows.links + rows.merged_links}
     gone = linked - tags_hold(tag_ids=linked)
@@ -204,19 +210,125 @@ def write_batch(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
         contact_count_add(tenant=imp.tenant, archived=False, delta=len(rows.contacts))
 
 
+@dataclass
+class _Stored:
+    """What a row is compared with to know whether it changes its contact."""
+
+    name: str
+    values: dict
+    identities: set[tuple[str, str]]
+    tag_ids: set[str]
+    tag_keys: set[str]  # lower-cased tag names
+
+    def as_draft(self) -> dict:
+        return {
+            "name": self.name,
+            "values": self.values,
+            "identities": sorted(self.identities),
+            "tagIds": sorted(self.tag_ids),
+            "tagKeys": sorted(self.tag_keys),
+        }
+
+    @classmethod
+    def from_draft(cls, state: dict) -> "_Stored":
+        return cls(
+            state["name"],
+            state["values"],
+            {tuple(i) for i in state["identities"]},
+            set(state["tagIds"]),
+            set(state["tagKeys"]),
+        )
+
+    def merged(self, change, tag_ids) -> "_Stored":
+        return _Stored(
+            change.name or self.name,
+            {**self.values, **change.values},
+            self.identities | {i.key for i in change.identities},
+            self.tag_ids | set(tag_ids),
+            self.tag_keys | {n.lower() for n in change.tag_names},
+        )
+
+
+def _current(ids: list[str], *, lock: bool):
+    """The stored state of these contacts: the contacts by id, their live identities by
+    contact id, and each one's `_Stored`. `lock`: until COMMIT, in id order, as a merge
+    locks its contacts (the two cannot deadlock)."""
+    contacts = Contact.objects.filter(pk__in=ids).order_by("pk")
+    if lock:
+        contacts = contacts.select_for_update()
+    current = {c.pk: c for c in contacts}
+    held = defaultdict(list)
+    for identity in Identity.objects.filter(contact_id__in=ids, active=True):
+        held[identity.contact_id].append(identity)
+    tagged = defaultdict(list)
+    for contact_id, tag_id, name in ContactTag.objects.filter(contact_id__in=ids).values_list(
+        "contact_id", "tag_id", "tag__name"
+    ):
+        tagged[contact_id].append((tag_id, name.lower()))
+    stored = {
+        pk: _Stored(
+            contact.name,
+            contact.custom_fields,
+            {(i.channel, i.external_id) for i in held[pk]},
+            {tag_id for tag_id, _ in tagged[pk]},
+            {key for _, key in tagged[pk]},
+        )
+        for pk, contact in current.items()
+    }
+    return current, held, stored
+
+
+def _drop_unchanged(imp: ContactImport, plan: BatchPlan, stored: dict[str, _Stored]) -> None:
+    """Count the rows that change nothing as skipped, and take the contacts that no row
+    changes out of the plan: they are not written, keep their `updatedAt` and get no event."""
+    wanted = set(imp.tag_ids)
+    for change in list(plan.updates.values()):
+        state = stored.get(change.id)
+        if state is None:  # a dry run's contact from before drafts were kept: an update
+            continue
+        unchanged = rows_unchanged(
+            change,
+            name=state.name,
+            values=state.values,
+            identities=state.identities,
+            tag_keys=state.tag_keys,
+            adds_tags=not wanted <= state.tag_ids,
+        )
+        plan.updated -= unchanged
+        plan.skipped += unchanged
+        if unchanged == len(change.rows):
+            del plan.updates[change.id]
+
+
+def _plan_dry_updates(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
+    """A dry run's updates counted as a real run counts them, against the contacts as the
+    dry run would have left them so far (its drafts, else the stored contacts); and the
+    drafts of what this batch would make of them and of the contacts it would create."""
+    states: dict[str, _Stored] = {}
+    if plan.updates:
+        ids = list(plan.updates)
+        states = _current(ids, lock=False)[2]
+        for ref, state in ContactImportDraft.objects.filter(
+            contact_import=imp, contact_ref__in=ids
+        ).values_list("contact_ref", "state"):
+            states[ref] = _Stored.from_draft(state)
+        _drop_unchanged(imp, plan, states)
+    new = _Stored("", {}, set(), set(), set())
+    rows.drafts = [
+        (imp.pk, change.id, states.get(change.id, new).merged(change, imp.tag_ids).as_draft())
+        for change in (*plan.creates.values(), *plan.updates.values())
+    ]
+
+
 def _add_updates(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
     """The merges into existing contacts, from their current state (locked until COMMIT)."""
     now = timezone.now()
-    # Locked in id order, as a merge locks its contacts: the two cannot deadlock.
-    locked = Contact.objects.select_for_update().filter(pk__in=list(plan.updates)).order_by("pk")
-    current = {c.pk: c for c in locked}
-    held = defaultdict(list)
-    for identity in Identity.objects.filter(contact_id__in=list(plan.updates), active=True):
-        held[identity.contact_id].append(identity)
+    current, held, stored = _current(list(plan.updates), lock=True)
+    _drop_unchanged(imp, plan, stored)
     held_by = []
     for change in plan.updates.values():
         contact = current[change.id]
-        have = {(i.channel, i.external_id) for i in held[change.id]}
+        have = stored[change.id].identities
         added = [i for i in change.identities if i.key not in have]
         name = change.name or contact.name
         values = {**contact.custom_fields, **change.values}
@@ -321,7 +433,19 @@ _KEYS = _StagingTable(
     "created_here) SELECT * FROM import_keys "
     "ON CONFLICT (contact_import_id, key) DO NOTHING",
 )
-_STAGING = (_CONTACT_UPDATES, _CONTACT_TAGS, _ERRORS, _KEYS)
+_DRAFTS = _StagingTable(
+    "import_drafts",
+    "contact_import_id varchar(30), contact_ref varchar(30), state jsonb",
+    ("varchar", "varchar", "jsonb"),
+    # Emptied as it is read: a batch written inside an outer transaction (a test, an
+    # eager task) would find the last one's drafts still there, and one statement cannot
+    # update a row twice.
+    "WITH d AS (DELETE FROM import_drafts RETURNING *) "
+    "INSERT INTO contacts_contactimportdraft (contact_import_id, contact_ref, state) "
+    "SELECT * FROM d "
+    "ON CONFLICT (contact_import_id, contact_ref) DO UPDATE SET state = EXCLUDED.state",
+)
+_STAGING = (_CONTACT_UPDATES, _CONTACT_TAGS, _ERRORS, _KEYS, _DRAFTS)
 
 
 def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
@@ -345,6 +469,7 @@ def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
         _merge(cursor, _CONTACT_TAGS, rows.merged_links, [imp.tenant_id])
         _merge(cursor, _ERRORS, rows.errors)
         _merge(cursor, _KEYS, rows.keys)
+        _merge(cursor, _DRAFTS, rows.drafts)
 
 
 def _merge(cursor, table: _StagingTable, rows: list[tuple], params=None) -> None:
@@ -429,4 +554,13 @@ def _write_orm(imp: ContactImport, rows: BatchRows) -> None:
             for i, k, ref, here in rows.keys
         ],
         ignore_conflicts=True,
+    )
+    ContactImportDraft.objects.bulk_create(
+        [
+            ContactImportDraft(contact_import_id=i, contact_ref=ref, state=state)
+            for i, ref, state in rows.drafts
+        ],
+        update_conflicts=True,
+        unique_fields=["contact_import", "contact_ref"],
+        update_fields=["state"],
     )
