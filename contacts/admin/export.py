@@ -190,16 +190,15 @@ def export_start_view(model_admin, request):
     except NotExportable as exc:
         context["reasons"] = exc.reasons()
         return TemplateResponse(request, "admin/contacts/contact/export.html", context)
-    tenant, choices = _tenant_to_export(model_admin, request, selection, tenants)
-    if tenant is None and not choices:
+    fixed, choices = _tenant_to_export(model_admin, request, selection, tenants)
+    if fixed is None and not choices:
         context["reasons"] = [
             "You may not export this workspace's contacts: its owners and admins may."
         ]
         return TemplateResponse(request, "admin/contacts/contact/export.html", context)
     if request.method == "POST":
-        if tenant is None:
-            wanted = request.POST.get("tenant")
-            tenant = next((t for t in choices if t.pk == wanted), None)
+        wanted = request.POST.get("tenant")
+        tenant = fixed or next((t for t in choices if t.pk == wanted), None)
         if tenant is None:
             context["tenant_error"] = "Choose the workspace to export from."
         else:
@@ -207,10 +206,10 @@ def export_start_view(model_admin, request):
             if export is not None:
                 return HttpResponseRedirect(export_job_url(export))
     context.update(
-        tenant=tenant,
+        tenant=fixed,
         tenant_choices=choices,
         contents=export_contents(
-            tenant_ids=[t.pk for t in ([tenant] if tenant else choices)],
+            tenant_ids=[t.pk for t in ([fixed] if fixed else choices)],
             filters=selection.filters,
         ),
     )
