@@ -7,6 +7,7 @@ from django.db.models import QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.http import QueryDict
+from django.utils import timezone
 
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Channel, Contact
@@ -16,7 +17,7 @@ from flownally_admin.ids import is_valid_id
 from flownally_admin.tenancy.models import Tenant
 
 from .columns import ExportColumn
-from .models import ContactExport
+from .models import ContactExport, ExportStatus
 
 
 class ExportNotFound(NotFound):
@@ -33,9 +34,23 @@ def contact_export_get(*, tenant: Tenant, export_id: str) -> ContactExport:
     return export
 
 
-def contact_export_list(*, tenant_ids: list[str]) -> QuerySet[ContactExport]:
-    """The exports of these tenants, newest first (the admin's list)."""
-    return ContactExport.objects.filter(tenant_id__in=tenant_ids).order_by("-created_at")
+def contact_export_list(*, tenant_ids: list[str] | None) -> QuerySet[ContactExport]:
+    """The exports of these tenants (None: of every tenant), newest first, with their
+    tenant."""
+    exports = ContactExport.objects.all()
+    if tenant_ids is not None:
+        exports = exports.filter(tenant_id__in=tenant_ids)
+    return exports.select_related("tenant").order_by("-created_at", "-id")
+
+
+def contact_export_list_ready(*, tenant_ids: list[str] | None) -> QuerySet[ContactExport]:
+    """The exports of these tenants whose file can be downloaded now (completed, not
+    expired, not purged), newest first; the caller takes the first few."""
+    return (
+        contact_export_list(tenant_ids=tenant_ids)
+        .filter(status=ExportStatus.COMPLETED, expires_at__gt=timezone.now())
+        .exclude(file_path="")
+    )
 
 
 def contact_filter_parameters(filters: dict) -> QueryDict:

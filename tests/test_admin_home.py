@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from contacts.models import ContactImport, ImportStatus
 from contacts.services import contact_archive, contact_create
+from exports.models import ContactExport, ExportStatus
 from flownally_admin import admin_home
 from tests.factories.tenancy import MembershipFactory, TenantFactory, UserFactory
 from webhooks.models import DisabledReason, WebhookEndpoint
@@ -180,7 +181,7 @@ def _home_queries(client) -> int:
 
 def test_the_page_reads_the_same_few_rows_however_busy_the_day(client, tenant):
     """Counts are sums of the count deltas and each list is cut to a few rows: twice the
-    contacts, imports, endpoints and tenants cost no extra query."""
+    contacts, imports, exports, endpoints and tenants cost no extra query."""
     user = MembershipFactory(tenant=tenant, role="owner").user
     client.force_login(user)
     quiet = _home_queries(client)
@@ -193,9 +194,17 @@ def test_the_page_reads_the_same_few_rows_however_busy_the_day(client, tenant):
             _import(each, f"running-{n}.csv", ImportStatus.RUNNING)
             _import(each, f"done-{n}.csv", ImportStatus.COMPLETED)
             _endpoint(each, f"failing-{n}", failing_since=timezone.now())
+            ContactExport.objects.create(
+                tenant=each,
+                created_by="usr_seed",
+                status=ExportStatus.COMPLETED,
+                file_path=f"exports/{n}.csv",
+                total_rows=3,
+                expires_at=timezone.now() + timedelta(hours=1),
+            )
     busy = _home_queries(client)
 
-    # Session, user; memberships, tenants, counts, two lists of imports, endpoints; the app
-    # list's checks (the user's and groups' permissions, tenant access in any role and as
-    # owner or admin) and the recent actions.
-    assert (quiet, busy) == (13, 13)
+    # Session, user; memberships, tenants, counts, two lists of imports, exports ready,
+    # endpoints; the app list's checks (the user's and groups' permissions, tenant access in
+    # any role and as owner or admin) and the recent actions.
+    assert (quiet, busy) == (14, 14)

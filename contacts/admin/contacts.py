@@ -55,6 +55,7 @@ from .contact_forms import (
     service_input,
     show_service_error,
 )
+from .export import export_selected_contacts, export_start_url, export_start_view, export_tenants
 from .history import contact_timeline
 from .merge import MERGE_SELECTED_MAX, merge_url, merge_view
 
@@ -212,6 +213,7 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "soft_delete",
         "restore",
         "merge_selected",
+        "export_selected",
     ]
     change_list_template = "admin/contacts/contact/change_list.html"
 
@@ -239,6 +241,15 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         else:
             tenant_ids = self.user_tenant_ids(request)
         return queryset.filter(contact_search(tenant_ids=tenant_ids, term=term).q()), False
+
+    def changelist_view(self, request, extra_context=None):
+        """The list, with "Export" (of its search and filters) for those who may export."""
+        export_url = export_start_url(request.GET) if self.has_export_permission(request) else None
+        return super().changelist_view(request, {**(extra_context or {}), "export_url": export_url})
+
+    def has_export_permission(self, request):
+        """Owners and admins of a workspace (EXPORT_ROLES) export its contacts."""
+        return bool(export_tenants(request))
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -433,6 +444,10 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             return None
         return HttpResponseRedirect(merge_url(ids))
 
+    @admin.action(description="Export selected contacts", permissions=["export"])
+    def export_selected(self, request, queryset):
+        return export_selected_contacts(self, request, queryset)
+
     # --- history: the contact's events ---------------------------------------------
 
     def history_view(self, request, object_id, extra_context=None):
@@ -468,9 +483,11 @@ class ContactAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         edit = self.admin_site.admin_view(self.edit_view)
         merge = self.admin_site.admin_view(lambda request: merge_view(self, request))
+        export = self.admin_site.admin_view(lambda request: export_start_view(self, request))
         return [
             path("add/", edit, name="{}_{}_add".format(*info)),
             path("merge/", merge, name="{}_{}_merge".format(*info)),
+            path("export/", export, name="{}_{}_export".format(*info)),
             path("<path:object_id>/change/", edit, name="{}_{}_change".format(*info)),
             *super().get_urls(),
         ]

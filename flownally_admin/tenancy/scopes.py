@@ -9,6 +9,12 @@ class Role(models.TextChoices):
     AGENT = "agent", "Agent"
 
 
+# Who may export contacts in the admin. A file of every contact is the workspace's
+# customer list leaving the product, which is the owners' and admins' call; agents find
+# and fix contacts one at a time, and the changelist already shows them every contact.
+EXPORT_ROLES = (Role.OWNER, Role.ADMIN)
+
+
 ALL_SCOPES: tuple[str, ...] = (
     "contact:list",
     "contact:read",

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from contacts.models import ContactImport, ImportStatus
 from contacts.services import contact_create
 from events.types import EventType
+from exports.models import ContactExport, ExportStatus
 from flownally_admin.tenancy.services import api_key_create
 from tests.factories.customfields import CustomFieldDefinitionFactory
 from tests.factories.tags import TagFactory
@@ -98,6 +99,21 @@ def full_lists():
             skipped_count=4_000,
             failed_count=288,
             started_at=now - timedelta(minutes=5),
+        )
+    for status in (ExportStatus.RUNNING, ExportStatus.COMPLETED, ExportStatus.FAILED):
+        ContactExport.objects.create(  # the completed one is on the home page too
+            tenant=tenant,
+            created_by="svc_01J8Z3Q4N5M6K7P8R9S0T1V2W3",
+            source="admin",
+            status=status,
+            total_rows=1_048_576,
+            processed_rows=524_288,
+            file_path="exports/unused.csv" if status == ExportStatus.COMPLETED else "",
+            failure_code="internal_error" if status == ExportStatus.FAILED else "",
+            failure_message="The export stopped on an internal error.",
+            started_at=now - timedelta(minutes=5),
+            finished_at=now if status != ExportStatus.RUNNING else None,
+            expires_at=now + timedelta(hours=24) if status == ExportStatus.COMPLETED else None,
         )
     account = ServiceAccountFactory(tenant=tenant, name="Zapier integration for marketing")
     api_key_create(service_account=account, role="admin", expires_at=now + timedelta(days=365))
