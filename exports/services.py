@@ -8,7 +8,6 @@ EXPORT_MAX_ATTEMPTS times; then it fails. A file is served only once its export 
 is never served.
 """
 
-import io
 import logging
 import os
 import re
@@ -18,7 +17,6 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -29,6 +27,7 @@ from events.context import Origin
 from events.services import event_record
 from events.types import EventType, Source
 from flownally_admin.errors import ApplicationError, Conflict, TooBusy, ValidationFailed
+from flownally_admin.storage import open_for_writing, open_stored
 from flownally_admin.tenancy.models import Tenant
 
 from .columns import export_columns_load, export_columns_pick
@@ -117,7 +116,7 @@ def contact_export_open(export: ContactExport):
     if export.is_expired or not export.file_path:
         raise ExportExpired()
     try:
-        return default_storage.open(export.file_path, "rb")
+        return open_stored(export.file_path)
     except FileNotFoundError:  # purged between the check and the read
         raise ExportExpired() from None
 
@@ -201,38 +200,17 @@ def _write(export: ContactExport, worker: str, path: str) -> None:
             progress=progress,
         )
         try:
-            stored = default_storage.save(path, File(io.BufferedReader(_ChunkStream(chunks))))
+            with open_for_writing(path) as file:
+                for chunk in chunks:
+                    file.write(chunk)
         finally:
             # A write that stopped part way leaves a COPY open on the connection: end it
             # now, before anything else is said to the database.
             chunks.close()
             rows.close()
-    export.file_path = stored
-    export.size_bytes = default_storage.size(stored)
+    export.file_path = path
+    export.size_bytes = default_storage.size(path)
     _finish(export, worker)
-
-
-class _ChunkStream(io.RawIOBase):
-    """A read-only, unseekable file over an iterator of byte chunks, for storage to read
-    the file from as it is made (S3: a multipart upload, part by part)."""
-
-    def __init__(self, chunks):
-        self._chunks = iter(chunks)
-        self._pending = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = memoryview(chunk)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
 
 
 def _lease_until():

@@ -7,6 +7,9 @@ gives on S3 at a sensible cost, and have a function here that does the same on a
 - `open_stored` streams an object by ranged GETs. django-storages' S3File downloads the whole
   object before the first read, so every pass of an import (and its row count, and a resume
   from a checkpoint near the end) would fetch the whole file again.
+- `open_for_writing` writes a file as it is made, from the caller's thread. `Storage.save`
+  reads its content from boto3's transfer threads on S3, which cannot read from a database
+  connection of the caller's (an export's rows).
 - `stored_files` lists a folder with each file's modification time in one listing; the
   Storage API asks for each file's time with a request of its own.
 
@@ -15,6 +18,7 @@ nothing of Django's so that settings.py can call it.
 """
 
 import io
+import os
 import posixpath
 from collections.abc import Iterator
 from datetime import datetime
@@ -222,6 +226,24 @@ class _S3ObjectReader(io.RawIOBase):
 
 
 # --- listing ----------------------------------------------------------------------------
+
+
+def open_for_writing(name: str, storage=None):
+    """`name` opened for binary writing, replacing any file of that name.
+
+    On S3 the bytes go up in parts as they are written (S3File's multipart upload), in the
+    caller's thread, and the object appears only when the file is closed; in a local
+    folder they are written to the file, whose folder is made first.
+    """
+    from django.core.files.storage import default_storage
+
+    storage = default_storage if storage is None else storage
+    try:
+        local_path = storage.path(name)
+    except NotImplementedError:  # not on this machine's disk
+        return storage.open(name, "wb")
+    os.makedirs(os.path.dirname(local_path), exist_ok=True)
+    return storage.open(name, "wb")
 
 
 def stored_files(folder: str, storage=None) -> Iterator[tuple[str, datetime]]:
