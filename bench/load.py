@@ -290,6 +290,11 @@ def main() -> None:
         "60",
         "--log-level",
         "warning",
+        # Not the project's gunicorn.conf.py, which gunicorn would read from the folder: its
+        # access log (a line per request on stdout) is the proxy's business, not the app's,
+        # and would make figures of commits before and after it incomparable.
+        "--config",
+        "/dev/null",
     ]
     web = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
