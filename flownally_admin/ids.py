@@ -8,6 +8,7 @@ import base64
 import re
 import secrets
 import time
+from datetime import datetime
 
 from django.db import models
 from ulid import ULID
@@ -44,6 +45,11 @@ def new_ids(prefix: str, count: int) -> list[str]:
     parts = b"".join(n.to_bytes(_RANDOM_BITS // 8, "big") for n in range(start, start + count))
     spelt = base64.b32encode(parts).translate(_RFC4648_TO_CROCKFORD).decode()
     return [head + spelt[i : i + 16] for i in range(0, 16 * count, 16)]
+
+
+def id_floor(prefix: str, moment: datetime) -> str:
+    """The smallest id of `prefix` made at `moment`: every id made before it sorts below."""
+    return f"{prefix}_{str(ULID.from_datetime(moment))[:10]}{'0' * 16}"
 
 
 def is_valid_id(value: str, prefix: str) -> bool:

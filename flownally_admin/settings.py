@@ -217,6 +217,8 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 API_MAX_JSON_BODY_BYTES = env.int("API_MAX_JSON_BODY_BYTES", default=1024 * 1024)
 # How long the change events (sync feed, history, webhooks) are kept.
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
+# Finished webhook deliveries (their statuses and last errors) are kept as long as events.
+WEBHOOK_DELIVERIES_RETENTION_DAYS = env.int("WEBHOOK_DELIVERIES_RETENTION_DAYS", default=30)
 # lastUsedAt is written at most this often per key, so reads do not all become writes.
 API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 
@@ -315,6 +317,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhooks": {
         "task": "webhooks.tasks.webhooks_sweep_task",
         "schedule": 5.0,
+    },
+    "purge-expired-webhook-deliveries": {
+        "task": "webhooks.tasks.webhook_deliveries_purge_expired_task",
+        "schedule": 3600.0,
     },
     # Idempotency-Key responses are replayed for 24 hours, then forgotten.
     "purge-expired-idempotency-records": {

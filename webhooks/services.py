@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,7 +10,7 @@ from events.context import current_origin
 from events.models import EventCounter
 from events.types import EventType, actor_type
 from flownally_admin.errors import ValidationFailed, ViolationCollector
-from flownally_admin.ids import new_id
+from flownally_admin.ids import id_floor, new_id
 from flownally_admin.tenancy.models import Tenant
 from flownally_admin.timestamps import rfc3339
 
@@ -227,3 +228,24 @@ def delivery_retry(*, tenant: Tenant, endpoint_id: str, delivery_id: str) -> Web
         delivery.save(update_fields=["status", "next_attempt_at"])
         deliver_soon(endpoint.pk)
     return delivery
+
+
+PURGE_BATCH = 5000
+
+
+def webhook_deliveries_purge_expired() -> int:
+    """Delete finished deliveries (succeeded, failed) made more than
+    WEBHOOK_DELIVERIES_RETENTION_DAYS ago, in short transactions; returns how many went.
+
+    Delivery ids sort by creation, so "made before the cutoff" is a range of the primary
+    key, with no index of its own. Deliveries still to be attempted are never deleted.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERIES_RETENTION_DAYS)
+    expired = WebhookDelivery.objects.filter(
+        pk__lt=id_floor("dlv", cutoff),
+        status__in=[DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED],
+    )
+    deleted = 0
+    while batch := list(expired.order_by("pk").values_list("pk", flat=True)[:PURGE_BATCH]):
+        deleted += WebhookDelivery.objects.filter(pk__in=batch).delete()[0]
+    return deleted

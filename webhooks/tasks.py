@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from .dispatch import fan_out_started, webhook_endpoint_deliver, webhook_fan_out, webhooks_sweep
+from .services import webhook_deliveries_purge_expired
 
 
 @shared_task
@@ -17,3 +18,8 @@ def webhook_endpoint_deliver_task(endpoint_id: str) -> int:
 @shared_task
 def webhooks_sweep_task() -> dict[str, int]:
     return webhooks_sweep()
+
+
+@shared_task
+def webhook_deliveries_purge_expired_task() -> int:
+    return webhook_deliveries_purge_expired()

@@ -20,24 +20,6 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def hooked(client_a, receiver, local_delivery, django_capture_on_commit_callbacks):
-    """Changes through client_a, delivered as their transactions commit (on_commit runs)."""
-
-    def subscribe(**body):
-        response = client_a.post("/v1/webhooks", {"url": receiver.url, **body}, format="json")
-        assert response.status_code == 201, response.content
-        return response.json()
-
-    def change(method, path, body=None):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = getattr(client_a, method)(path, body, format="json")
-        assert response.status_code < 300, response.content
-        return response.json() if response.content else None
-
-    return subscribe, change
-
-
 def _delivery(**filters) -> WebhookDelivery:
     return WebhookDelivery.objects.get(**filters)
 
