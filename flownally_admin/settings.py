@@ -202,6 +202,7 @@ SPECTACULAR_SETTINGS = {
         "EventTypeEnum": "events.types.EventType.values",
         "ActorTypeEnum": "events.types.ACTOR_TYPES",
         "ValueTypeEnum": "customfields.types.TYPE_NAMES",
+        "ChannelEnum": "contacts.models.Channel.values",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
