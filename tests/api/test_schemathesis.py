@@ -126,14 +126,27 @@ for _operation in (
     CANNOT_BE_STATED[_operation] = CANNOT_BE_STATED[_operation] | {"idempotency_key_reused"}
 
 
+# An identity's `metadata` is any JSON object of at most 4 KiB (as UTF-8 JSON) holding no
+# NUL: OpenAPI can state neither a size in bytes nor a character banned at any depth.
+METADATA_CODES = {"too_long", "invalid"}
+
+
 def _refusal_codes(response) -> set[str]:
-    """The problem code, or for `validation_failed` the code of each violation."""
+    """The problem code, or for `validation_failed` the code of each violation (less those
+    on identity metadata that the document cannot state)."""
     try:
         problem = response.json()
     except ValueError:
         return {""}
     if problem.get("code") == "validation_failed":
-        return {error.get("code") for error in problem.get("errors") or [{}]}
+        return {
+            error.get("code")
+            for error in problem.get("errors") or [{}]
+            if not (
+                str(error.get("field", "")).endswith(".metadata")
+                and error.get("code") in METADATA_CODES
+            )
+        }
     return {problem.get("code")}
 
 
