@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "flownally_admin.api.schema.close_request_bodies",
+        "flownally_admin.api.schema.require_nonempty_bodies",
     ],
 }
 

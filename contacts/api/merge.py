@@ -1,13 +1,18 @@
 """Contract §11 over the API: a contact's likely duplicates, and merging contacts."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from flownally_admin.api.idempotency import OPENAPI_SCHEMA as IDEMPOTENCY_KEY_SCHEMA
 from flownally_admin.api.idempotency import run_idempotently
 from flownally_admin.api.schema import problem_responses
-from flownally_admin.api.serializers import RequestSerializer, StrictCharField
+from flownally_admin.api.serializers import RequestSerializer, StrictCharField, text_schema
 from flownally_admin.api.views import ApiViewSet
 
 from ..merging import MERGE_SOURCES_MAX, contact_duplicates, contact_merge
@@ -29,6 +34,23 @@ class DuplicatesResponseSerializer(serializers.Serializer):
     duplicates = DuplicateSerializer(many=True)
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": text_schema(blank=False),
+        "minItems": 1,
+        "maxItems": MERGE_SOURCES_MAX,
+        "uniqueItems": True,
+    }
+)
+class _SourceIdsField(serializers.ListField):
+    """1–MERGE_SOURCES_MAX distinct contact ids: `contacts.merging` refuses others
+    (`out_of_range`, `invalid`); the schema states the rule."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=StrictCharField(), **kwargs)
+
+
 class MergePickRequestSerializer(RequestSerializer):
     name = StrictCharField(required=False, help_text="The contact whose name the result takes.")
     customFields = serializers.DictField(
@@ -39,8 +61,7 @@ class MergePickRequestSerializer(RequestSerializer):
 
 
 class MergeContactRequestSerializer(RequestSerializer):
-    sourceIds = serializers.ListField(
-        child=StrictCharField(),
+    sourceIds = _SourceIdsField(
         help_text=f"1–{MERGE_SOURCES_MAX} contacts to fold into this one; they are deleted.",
     )
     preview = serializers.BooleanField(

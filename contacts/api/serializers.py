@@ -2,7 +2,12 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from customfields.types import VALUE_TYPES
-from flownally_admin.api.serializers import BoundedListField, RequestSerializer, StrictCharField
+from flownally_admin.api.serializers import (
+    BoundedListField,
+    RequestSerializer,
+    StrictCharField,
+    text_schema,
+)
 
 from ..models import Channel
 from ..representation import contact_data, import_status_data
@@ -10,7 +15,12 @@ from ..selectors import (
     IMPORT_ERRORS_SHOWN,
     contact_import_first_errors,
 )
-from ..validation import MAX_CUSTOM_FIELD_VALUES, MAX_IDENTITIES, MAX_TAG_IDS
+from ..validation import (
+    EXTERNAL_ID_MAX_LENGTH,
+    MAX_CUSTOM_FIELD_VALUES,
+    MAX_IDENTITIES,
+    MAX_TAG_IDS,
+)
 
 
 class IdentitySerializer(serializers.Serializer):
@@ -82,9 +92,17 @@ class MetadataField(serializers.JSONField):
     """Any JSON here; contacts/validation.py insists on an object of at most 4 KiB."""
 
 
+@extend_schema_field({**text_schema(blank=False), "maxLength": EXTERNAL_ID_MAX_LENGTH})
+class ExternalIdField(StrictCharField):
+    """Checked by contacts.validation, whose rule (and code for "") depends on the channel;
+    the schema states the part common to every channel."""
+
+    blank_refused_later = True
+
+
 class IdentityInputSerializer(RequestSerializer):
     channel = ChannelField()
-    externalId = StrictCharField(
+    externalId = ExternalIdField(
         trim_whitespace=False,
         allow_blank=True,
         help_text="E.164 for whatsapp/sms (spaces, dashes and brackets are accepted), an "

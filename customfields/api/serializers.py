@@ -53,6 +53,8 @@ class CreateCustomFieldDefinitionRequestSerializer(RequestSerializer):
 
 
 class UpdateCustomFieldDefinitionRequestSerializer(RequestSerializer):
+    openapi_body_bounds = {"minProperties": 1}
+
     name = DefinitionNameField(trim_whitespace=False, required=False)
     type = ValueTypeField(required=False)
 

@@ -3,12 +3,13 @@ from rest_framework import serializers
 
 from contacts.models import Channel
 from contacts.validation import MAX_TAG_IDS
-from flownally_admin.api.filters import SEARCH_MAX_LENGTH
+from flownally_admin.api.filters import SEARCH_MAX_LENGTH, TIMESTAMP_SCHEMA
 from flownally_admin.api.serializers import (
     BoundedListField,
     RequestSerializer,
     StrictBooleanField,
     StrictCharField,
+    text_schema,
 )
 
 # Every column of a tenant with the most custom fields a contact can hold, with room.
@@ -20,9 +21,26 @@ def _text(**kwargs):
     return StrictCharField(required=False, allow_blank=True, trim_whitespace=False, **kwargs)
 
 
-@extend_schema_field({"type": "string", "format": "date-time"})
+@extend_schema_field(TIMESTAMP_SCHEMA)
 class _Timestamp(StrictCharField):
-    pass
+    blank_refused_later = True  # by the list's FilterSet (`invalid`)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": text_schema(blank=False),
+        "minItems": 1,
+        "maxItems": MAX_COLUMNS,
+        "uniqueItems": True,
+    }
+)
+class _ColumnsField(BoundedListField):
+    """Header names: `exports.columns` refuses an empty list and repeats (`invalid`), and
+    names that are no column (`invalid_choice`); the schema states what it can of that."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=StrictCharField(), max_length=MAX_COLUMNS, **kwargs)
 
 
 class ExportContactsRequestSerializer(RequestSerializer):
@@ -50,9 +68,7 @@ class ExportContactsRequestSerializer(RequestSerializer):
     createdBefore = _Timestamp(required=False, allow_blank=True, trim_whitespace=False)
     updatedAfter = _Timestamp(required=False, allow_blank=True, trim_whitespace=False)
     updatedBefore = _Timestamp(required=False, allow_blank=True, trim_whitespace=False)
-    columns = BoundedListField(
-        child=StrictCharField(),
-        max_length=MAX_COLUMNS,
+    columns = _ColumnsField(
         required=False,
         help_text="Header names to write, in this order; all of them by default.",
     )

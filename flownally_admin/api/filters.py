@@ -262,6 +262,16 @@ _RFC3339 = re.compile(
 )
 # PostgreSQL's `timestamptz` input refuses a UTC offset of 16 hours or more.
 _MAX_UTC_OFFSET = timedelta(hours=16)
+# The same rule for OpenAPI: RFC 3339 (`format`), a year from 0001, an offset below 16 hours.
+# Not stated: a moment of year 0001 or 9999 that falls outside them in UTC (the prose says it).
+TIMESTAMP_SCHEMA = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}"
+    r"[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-](?:0[0-9]|1[0-5]):[0-9]{2})$",
+    "description": "RFC 3339 with its time zone; UTC offsets below 16 hours, years 0001 to "
+    "9999 in UTC.",
+}
 
 
 class _TimestampField(ParameterField):
@@ -290,7 +300,7 @@ class TimestampFilter(ApiFilter):
     """An RFC 3339 timestamp with its time zone (`2026-04-30T09:45:00Z`), as UTC."""
 
     field_class = _TimestampField
-    schema = {"type": "string", "format": "date-time"}
+    schema = TIMESTAMP_SCHEMA
 
 
 # --- deepObject -------------------------------------------------------------------------

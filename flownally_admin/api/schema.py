@@ -2,13 +2,17 @@
 responses for `extend_schema`."""
 
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from .filters import ApiFilter
 from .problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
-from .serializers import ProblemDetailsSerializer
+from .serializers import ProblemDetailsSerializer, text_schema
 
 # Problems of every operation that reads a JSON body.
 BODY_PROBLEMS = (
@@ -72,6 +76,51 @@ class FilterSetParameters(DjangoFilterExtension):
         ]
 
 
+class RequestBodySchema(OpenApiSerializerExtension):
+    """A request body's schema with its `openapi_body_bounds` (see RequestSerializer):
+    drf-spectacular maps members only, and a client (or Schemathesis) reading the
+    document must not be told that `{}` is a valid PATCH when the server refuses it."""
+
+    target_class = "flownally_admin.api.serializers.RequestSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        for name, field in self.target.fields.items():
+            member = schema.get("properties", {}).get(name)
+            if getattr(field, "blank_refused_later", False) and member and "oneOf" in member:
+                # drf-spectacular adds `""` as an alternative for every allow_blank field;
+                # this one lets "" through only for its service to refuse it.
+                alternatives = [a for a in member.pop("oneOf") if a != _BLANK]
+                member.update(alternatives[0])
+        return {**schema, **self.target.openapi_body_bounds}
+
+
+_BLANK = {"type": "string", "maxLength": 0}
+
+
+class RequestCharFieldSchema(OpenApiSerializerFieldExtension):
+    """What DRF's CharField refuses in a request and drf-spectacular does not say: a NUL
+    character (always), and a string that is empty, or white space when the field trims
+    it, unless `allow_blank`. Fields whose schema has a pattern or format of its own (an
+    `extend_schema_field`) state their rule themselves."""
+
+    target_class = "rest_framework.fields.CharField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if (
+            direction != "request"
+            or field.read_only
+            or schema.get("type") != "string"
+            or {"pattern", "format", "enum"} & schema.keys()
+        ):
+            return schema
+        return {**schema, **text_schema(blank=field.allow_blank, trimmed=field.trim_whitespace)}
+
+
 def page_parameters(*, default: int, maximum: int) -> list[OpenApiParameter]:
     """`pageSize` and `pageToken` of a keyset-paged list, with the bounds the server
     enforces (`parse_page_size`)."""
@@ -112,4 +161,21 @@ def close_request_bodies(result, generator, request, public):
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if name.endswith(("Request", "Input")) and component.get("type") == "object":
             component["additionalProperties"] = False
+    return result
+
+
+def require_nonempty_bodies(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a body whose schema has `minProperties`
+    (`openapi_body_bounds`) cannot be left out either, which drf-spectacular, deciding
+    from required members only, does not say."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if not body:
+                continue
+            for media in body.get("content", {}).values():
+                name = media.get("schema", {}).get("$ref", "").rpartition("/")[2]
+                if schemas.get(name, {}).get("minProperties"):
+                    body["required"] = True
     return result

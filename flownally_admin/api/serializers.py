@@ -5,7 +5,13 @@ from rest_framework import serializers
 
 
 class StrictCharField(serializers.CharField):
-    """A string and only a string: DRF's CharField would quietly accept 12 or 1.5."""
+    """A string and only a string: DRF's CharField would quietly accept 12 or 1.5.
+
+    `blank_refused_later`: an `allow_blank` field whose "" is refused by the service (or
+    FilterSet) behind it, with its own code; the OpenAPI document then leaves "" out.
+    """
+
+    blank_refused_later = False
 
     default_error_messages = {"invalid": "Must be a string."}
 
@@ -24,6 +30,22 @@ class StrictBooleanField(serializers.BooleanField):
         if not isinstance(data, bool):
             self.fail("invalid")
         return data
+
+
+# A character that survives `str.strip()` (Python's white space is ECMA's plus these).
+_NOT_BLANK = r"[^\s\x00\x1c-\x1f\x85]"
+
+
+def text_schema(*, blank: bool, trimmed: bool = True) -> dict:
+    """A string as DRF's CharField takes it: never a NUL character (its default
+    validator); not empty (or, when it trims, white space) unless `blank`.
+
+    For a blank-allowing field drf-spectacular adds the empty string itself, as a `oneOf`
+    alternative, so this pattern must not match it too (oneOf means exactly one)."""
+    if blank:
+        return {"type": "string", "pattern": r"^[^\x00]+$"}
+    keeps = _NOT_BLANK if trimmed else r"[^\x00]"
+    return {"type": "string", "minLength": 1, "pattern": rf"^[^\x00]*{keeps}[^\x00]*$"}
 
 
 def name_schema(max_length: int) -> dict:
@@ -73,6 +95,11 @@ class RequestSerializer(serializers.Serializer):
     refused with `unknown_field` rather than dropped, so a client's typo or an
     attempt at mass assignment is visible.
     """
+
+    # For the OpenAPI document (schema.RequestBodySchema): rules on the body as a whole
+    # that no member states, e.g. `minProperties: 1` for a PATCH that refuses `{}`. The
+    # rule itself stays where it is enforced.
+    openapi_body_bounds: dict = {}
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):

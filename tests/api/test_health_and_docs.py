@@ -4,6 +4,8 @@ import pytest
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
+from flownally_admin.api.filters import TIMESTAMP_SCHEMA
+
 pytestmark = pytest.mark.django_db
 
 
@@ -181,10 +183,10 @@ def test_filter_parameters_are_documented_from_the_filtersets():
             },
         },
         "archived": {"type": "boolean", "default": False},
-        "createdAfter": {"type": "string", "format": "date-time"},
-        "createdBefore": {"type": "string", "format": "date-time"},
-        "updatedAfter": {"type": "string", "format": "date-time"},
-        "updatedBefore": {"type": "string", "format": "date-time"},
+        "createdAfter": TIMESTAMP_SCHEMA,
+        "createdBefore": TIMESTAMP_SCHEMA,
+        "updatedAfter": TIMESTAMP_SCHEMA,
+        "updatedBefore": TIMESTAMP_SCHEMA,
         "orderBy": {
             "type": "string",
             "enum": ["createdAt", "name", "updatedAt"],
