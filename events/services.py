@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.functions import Greatest
@@ -30,13 +31,12 @@ from .signals import events_committed
 PURGE_BATCH = 5000
 # From this many events a transaction writes them with COPY rather than INSERT.
 COPY_FROM = 100
-_COPY_TYPES = {
-    "CharField": "varchar",
-    "BigIntegerField": "int8",
-    "DateTimeField": "timestamptz",
-    "TextField": "text",
-    "ForeignKey": "varchar",
-}
+# COPY's text format: a backslash and the characters that end a field or a row, escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_STATEMENT = (
+    f"COPY {Event._meta.db_table} (tenant_id, sequence, occurred_at, id, type, actor_id, "
+    "api_key_id, source, trace_id, contact_id, data) FROM STDIN"
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,52 @@ class NewEvent:
     type: str
     data: dict = field(hash=False)
     contact_id: str = ""
+
+
+@dataclass(frozen=True)
+class PreparedEvents:
+    """Events with everything but their sequences and time worked out: their ids, and
+    each one's other columns as a line of COPY text.
+
+    Preparing is most of the cost of recording many events, and needs no transaction:
+    an import prepares a batch's events on its planning thread, while the batch before
+    is being written, so that the batch's transaction only numbers and sends them
+    (bench/README.md, "Events in an import's batch").
+    """
+
+    events: Sequence[NewEvent]
+    origin: Origin
+    ids: list[str]
+    tails: list[str]  # id … data, tab-separated and escaped, for COPY
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __add__(self, other: "PreparedEvents") -> "PreparedEvents":
+        """Both, in this order, to be appended at once (one run of sequences)."""
+        if other.origin != self.origin:
+            raise ValueError("Events of one append share their origin.")
+        events = [*self.events, *other.events]
+        return PreparedEvents(events, self.origin, self.ids + other.ids, self.tails + other.tails)
+
+    def models(self, tenant_id: str, first: int, now) -> list[Event]:
+        origin = self.origin
+        return [
+            Event(
+                tenant_id=tenant_id,
+                sequence=first + offset,
+                id=event_id,
+                type=event.type,
+                occurred_at=now,
+                actor_id=origin.actor_id,
+                api_key_id=origin.api_key_id,
+                source=origin.source,
+                trace_id=origin.trace_id or "",
+                contact_id=event.contact_id,
+                data=event.data,
+            )
+            for offset, (event, event_id) in enumerate(zip(self.events, self.ids, strict=True))
+        ]
 
 
 def event_record(
@@ -59,59 +105,65 @@ def events_record(
     worker threads pass theirs: a context does not follow work into another thread)."""
     if not events:
         return []
+    prepared = events_prepare(events, origin=origin or current_origin())
+    first, now, rows = _append(tenant.pk, prepared)
+    return rows if rows is not None else prepared.models(tenant.pk, first, now)
+
+
+def events_prepare(events: Sequence[NewEvent], *, origin: Origin) -> PreparedEvents:
+    """`events` made ready for `events_append`, outside any transaction, on any thread."""
+    ids = new_ids("evt", len(events))
+    escape = _COPY_ESCAPES
+    common = "\t".join(
+        value.translate(escape)
+        for value in (origin.actor_id, origin.api_key_id, origin.source, origin.trace_id or "")
+    )
+    tails = [
+        f"{event_id}\t{event.type.translate(escape)}\t{common}\t"
+        f"{event.contact_id.translate(escape)}\t"
+        f"{orjson.dumps(event.data).decode().translate(escape)}\n"
+        for event, event_id in zip(events, ids, strict=True)
+    ]
+    return PreparedEvents(events, origin, ids, tails)
+
+
+def events_append(*, tenant: Tenant, prepared: PreparedEvents) -> None:
+    """Append events made ready by `events_prepare` to the tenant's log, in the
+    transaction of their change."""
+    if len(prepared):
+        _append(tenant.pk, prepared)
+
+
+def _append(tenant_id: str, prepared: PreparedEvents):
+    """(first sequence, time, the events as models or None when written by COPY)."""
     if not connection.in_atomic_block:
         raise RuntimeError("Events are recorded inside the transaction of their change.")
-    origin = origin or current_origin()
-    first = event_sequences_take(tenant_id=tenant.pk, count=len(events))
+    first = event_sequences_take(tenant_id=tenant_id, count=len(prepared))
     now = timezone.now()
-    rows = [
-        Event(
-            tenant_id=tenant.pk,
-            sequence=first + offset,
-            id=event_id,
-            type=event.type,
-            occurred_at=now,
-            actor_id=origin.actor_id,
-            api_key_id=origin.api_key_id,
-            source=origin.source,
-            trace_id=origin.trace_id or "",
-            contact_id=event.contact_id,
-            data=event.data,
-        )
-        for offset, (event, event_id) in enumerate(
-            zip(events, new_ids("evt", len(events)), strict=True)
-        )
-    ]
-    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
-        _copy(rows)
+    rows = None
+    if connection.vendor == "postgresql" and len(prepared) >= COPY_FROM:
+        _copy(tenant_id, first, now, prepared.tails)
     else:
+        rows = prepared.models(tenant_id, first, now)
         Event.objects.bulk_create(rows)
     # Robust: a reader's failure (a broker down, say) must not fail a change already committed.
     transaction.on_commit(
-        partial(events_committed.send, sender=Event, tenant_id=tenant.pk), robust=True
+        partial(events_committed.send, sender=Event, tenant_id=tenant_id), robust=True
     )
-    return rows
+    return first, now, rows
 
 
-def _copy(events: list[Event]) -> None:
-    """Binary COPY: an import records a batch's worth of events at once."""
-    fields = Event._meta.concrete_fields
-    data = Event._meta.get_field("data")
-    statement = (
-        f"COPY {Event._meta.db_table} ({', '.join(f.column for f in fields)}) "
-        "FROM STDIN (FORMAT BINARY)"
-    )
+def _copy(tenant_id: str, first: int, now, tails: list[str]) -> None:
+    """COPY in text format, the lines joined in one go: an import records a batch's worth
+    of events at once, and building each row for the binary format cost the batch's
+    transaction more than PostgreSQL's parsing of the text does."""
+    head = f"{tenant_id.translate(_COPY_ESCAPES)}\t"
+    at = f"\t{now.isoformat()}\t"
+    text = "".join(f"{head}{first + offset}{at}{tail}" for offset, tail in enumerate(tails))
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own, for COPY
-        with connection.wrap_database_errors, raw.copy(statement) as copy:
-            copy.set_types([_COPY_TYPES[f.get_internal_type()] for f in fields])
-            for event in events:
-                copy.write_row(
-                    [
-                        data.get_prep_value(event.data) if f is data else getattr(event, f.attname)
-                        for f in fields
-                    ]
-                )
+        with connection.wrap_database_errors, raw.copy(_COPY_STATEMENT) as copy:
+            copy.write(text.encode())
 
 
 def event_sequences_take(*, tenant_id: str, count: int) -> int:

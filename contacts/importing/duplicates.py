@@ -20,6 +20,7 @@ counted then, so a pair from one file counts twice, whichever batches they fall 
 """
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from ..merging import contact_key_holders, match_keys
 from ..models import PHONE_CHANNELS, Channel, ContactImport, ContactImportDuplicate
@@ -28,14 +29,22 @@ from ..models import PHONE_CHANNELS, Channel, ContactImport, ContactImportDuplic
 _OTHER_VALUE_FIELD = {Channel.EMAIL: "cf_email", **dict.fromkeys(PHONE_CHANNELS, "cf_phone")}
 
 
-def import_duplicates_record(imp: ContactImport, plan) -> int:
-    """Record which contacts of this import look like duplicates after `plan`'s batch was
-    written (in its transaction); returns how many were not recorded before."""
-    if imp.dry_run or not plan.creates:
-        return 0
-    values: dict[str, set[str]] = defaultdict(set)
-    identities: dict[str, set[str]] = defaultdict(set)
-    keys_of = {}
+@dataclass
+class DuplicatesProbe:
+    """A batch's created contacts' keys, and the other keys to probe for them: worked out
+    from the plan alone, on the planning thread, before the batch's transaction."""
+
+    keys_of: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # contact id: keys
+    values: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    identities: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def import_duplicates_probe(imp: ContactImport, plan) -> DuplicatesProbe:
+    """What `import_duplicates_record` looks for, for `plan`'s created contacts."""
+    probe = DuplicatesProbe()
+    if imp.dry_run:
+        return probe
+    values, identities, keys_of = probe.values, probe.identities, probe.keys_of
     for change in plan.creates.values():
         keys_of[change.id] = match_keys(custom_fields=change.values, identities=change.identities)
         if "cf_email" in change.values:
@@ -50,9 +59,18 @@ def import_duplicates_record(imp: ContactImport, plan) -> int:
                 for channel in PHONE_CHANNELS:
                     if channel != identity.channel:
                         identities[channel].add(identity.external_id)
+    return probe
+
+
+def import_duplicates_record(imp: ContactImport, probe: DuplicatesProbe) -> int:
+    """Record which contacts of this import look like duplicates after the batch of `probe`
+    was written (in its transaction); returns how many were not recorded before."""
+    if not probe.keys_of:
+        return 0
+    keys_of = probe.keys_of
     holders = defaultdict(set)  # (kind, value) -> {(contact id, source import id)}
     for holder in contact_key_holders(
-        tenant_id=imp.tenant_id, values=values, identities=identities
+        tenant_id=imp.tenant_id, values=probe.values, identities=probe.identities
     ):
         holders[holder.kind, holder.value].add((holder.contact_id, holder.source_import_id))
     flagged, earlier = set(), set()

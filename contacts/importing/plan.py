@@ -10,6 +10,7 @@ in one file merges (upsert) or is a `duplicate_in_file` (create).
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from events.services import PreparedEvents
 from flownally_admin.ids import new_ids
 
 from ..models import ImportMode
@@ -111,6 +112,8 @@ class BatchPlan:
     updated: int = 0
     skipped: int = 0
     failed: int = 0
+    # The created contacts' events, prepared before the batch's transaction (services).
+    created_events: PreparedEvents | None = None
 
 
 def plan_batch(rows: list[CheckedRow], *, mode: str, known: dict[str, ContactRef]) -> BatchPlan:
