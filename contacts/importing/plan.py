@@ -37,7 +37,9 @@ class ContactChange:
     name: str = ""
     values: dict[str, str] = field(default_factory=dict)
     identities: list[IdentityInput] = field(default_factory=list)
-    tag_names: set[str] = field(default_factory=set)
+    # An ordered set (keys only): the first spelling of a new tag in the file names it,
+    # whatever the hash seed (the order of a set would pick one at random).
+    tag_names: dict[str, None] = field(default_factory=dict)
     rows: list[CheckedRow] = field(default_factory=list)
 
     def merge(self, row: CheckedRow) -> None:
@@ -47,7 +49,7 @@ class ContactChange:
         self.values.update(row.values)
         have = {i.key for i in self.identities}
         self.identities += [i for _, i in row.identities if i.key not in have]
-        self.tag_names.update(row.tag_names)
+        self.tag_names.update(dict.fromkeys(row.tag_names))
 
     def changed_by(self, row: CheckedRow) -> bool:
         """Whether merging `row` would change this contact to create."""

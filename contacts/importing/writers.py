@@ -159,7 +159,7 @@ def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
         return BatchRows([], [], [], [], [], errors, keys, {})
     tag_ids = tags_ensure(
         tenant=imp.tenant,
-        names={n for c in (*plan.creates.values(), *plan.updates.values()) for n in c.tag_names},
+        names=[n for c in (*plan.creates.values(), *plan.updates.values()) for n in c.tag_names],
         created_by=imp.created_by,
     )
     contacts, held_by, links = [], [], []
