@@ -18,6 +18,13 @@ Prints throughput, p50/p95/p99 latency overall and per kind, the error count (an
 non-2xx or exception; the first few bodies are shown) and where the CPU went.
 The API key is revoked at the end.
 
+With --webhook, the run also pays for webhooks: one endpoint of the tenant is
+subscribed to every event type, pointing at a local receiver that answers 204, and a
+Celery worker on the `webhooks` queue (the project's default settings) fans the
+PATCHes' events out and delivers them. Prints how many deliveries succeeded during the
+measured run; the endpoint and its deliveries are deleted at the end. Needs a broker
+the web processes and the worker share (CELERY_BROKER_URL=redis://…).
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/flownally_bench \\
         .venv/bin/python bench/load.py --clients 16 --duration 30
 """
@@ -36,6 +43,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from _setup import ROOT, django_setup, percentile
+from _webhooks import WORKER_ENV, Receiver, worker_start, worker_stop
 
 KINDS = ("list", "get", "search", "patch")
 INITIAL = re.compile(r"^[A-Z]\.$")
@@ -146,6 +154,67 @@ def wait_for_health(port: int, web: subprocess.Popen, deadline: float) -> None:
     raise SystemExit("gunicorn did not answer /healthz in time")
 
 
+class Webhook:
+    """One endpoint of the tenant subscribed to every event type, its receiver (204) and
+    a worker on the `webhooks` queue; `close()` deletes the endpoint and its deliveries."""
+
+    def __init__(self, tenant) -> None:
+        from flownally_admin.celery import app
+        from webhooks.services import endpoint_create
+
+        self.tenant, self.endpoint, self.worker = tenant, None, None
+        self.receiver = Receiver()
+        try:
+            # Fan-outs asked for by earlier runs' commits, which no worker consumed.
+            with app.connection_for_write() as connection:
+                connection.default_channel.queue_purge("webhooks")
+            self.worker = worker_start(app)
+            self.endpoint, _ = endpoint_create(
+                tenant=tenant, url=f"http://127.0.0.1:{self.receiver.port}/hook", created_by="load"
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def worker_pids(self) -> list[int]:
+        return [self.worker.pid, *children(self.worker.pid)]
+
+    def report(self, measured_from: float, measured_to: float) -> str:
+        """Deliveries that succeeded between the two times, against the events committed
+        between them (what the worker had to keep up with)."""
+        from datetime import UTC, datetime
+
+        from events.models import Event
+        from webhooks.models import WebhookDelivery
+
+        window = (
+            datetime.fromtimestamp(measured_from, UTC),
+            datetime.fromtimestamp(measured_to, UTC),
+        )
+        succeeded = WebhookDelivery.objects.filter(
+            endpoint=self.endpoint, status="succeeded", last_attempt_at__range=window
+        ).count()
+        events = Event.objects.filter(
+            tenant=self.tenant,
+            sequence__gt=self.endpoint.subscribed_after,
+            occurred_at__range=window,
+        ).count()
+        seconds = measured_to - measured_from
+        return (
+            f"webhook: {succeeded:,} deliveries succeeded during the measured run "
+            f"({succeeded / seconds:.1f}/s), for {events:,} events committed in it"
+        )
+
+    def close(self) -> None:
+        from webhooks.services import endpoint_delete
+
+        if self.worker is not None:
+            worker_stop(self.worker)
+        self.receiver.kill()
+        if self.endpoint is not None:
+            endpoint_delete(tenant=self.tenant, endpoint_id=self.endpoint.pk)
+
+
 class Client(threading.Thread):
     def __init__(
         self, *, number, port, token, ids, names, terms, mix, start, warm_end, end, errors
@@ -229,9 +298,18 @@ def main() -> None:
     parser.add_argument("--tenant", default="bench")
     parser.add_argument("--sample", type=int, default=2000, help="contacts sampled for ids")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="subscribe one endpoint to every event and run a worker delivering to it",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("set DATABASE_URL=postgres://… (the database seeded by bench/seed_contacts.py)")
+    if args.webhook:
+        # endpoint_create here refuses http://127.0.0.1 otherwise; the web processes inherit
+        # both settings too, which only matter to endpoints created through the API.
+        os.environ.update(WORKER_ENV)
 
     django_setup()
     from django.db import connection as db
@@ -262,6 +340,7 @@ def main() -> None:
     terms = search_terms(sample, rng, 500)
     account = service_account_get_or_create(tenant=tenant, name="load")
     key, token = api_key_create(service_account=account, role="agent")
+    hook = Webhook(tenant) if args.webhook else None
     database = db.settings_dict["NAME"]
     db.close()  # the server has the database to itself during the run
 
@@ -297,6 +376,8 @@ def main() -> None:
         "/dev/null",
     ]
     web = subprocess.Popen(command, cwd=ROOT, env=env)
+    worker_pids = hook.worker_pids if hook else list
+    measured_from = measured_to = None
     try:
         wait_for_health(args.port, web, time.monotonic() + 60)
         errors = {"lock": threading.Lock(), "count": 0, "first": []}
@@ -323,20 +404,24 @@ def main() -> None:
             client.start()
         while time.monotonic() < warm_end:
             time.sleep(0.01)
+        measured_from = time.time()
         cpu_before = (
             cpu_seconds([web.pid, *children(web.pid)]),
             cpu_seconds(backends_of(database)),
             cpu_seconds([os.getpid()]),
             machine_busy(),
+            cpu_seconds(worker_pids()),
         )
         for client in clients:
             client.join(timeout=max(0.0, end - time.monotonic()) + 60)
         measured = time.monotonic() - warm_end
+        measured_to = time.time()
         cpu_after = (
             cpu_seconds([web.pid, *children(web.pid)]),
             cpu_seconds(backends_of(database)),
             cpu_seconds([os.getpid()]),
             machine_busy(),
+            cpu_seconds(worker_pids()),
         )
     finally:
         web.terminate()
@@ -346,6 +431,12 @@ def main() -> None:
             web.kill()
             web.wait()
         api_key_revoke(key=key)
+        if hook:
+            try:  # counted before close() deletes them
+                if measured_to is not None:
+                    hook_report = hook.report(measured_from, measured_to)
+            finally:
+                hook.close()
 
     samples = [s for client in clients for s in client.samples]
     mix = ", ".join(f"{k}={w:g}" for k, w in args.mix.items())
@@ -383,6 +474,12 @@ def main() -> None:
         f"postgres backends {used[1]:.1f} s ({per_request[1]:.1f} ms/request), "
         f"load clients {used[2]:.1f} s, other processes {max(0.0, busy - sum(used)):.1f} s"
     )
+    if hook:
+        print(
+            f"  of which the webhook worker {cpu_used(cpu_before[4], cpu_after[4]):.1f} s "
+            "(its PostgreSQL backends are among the backends above)"
+        )
+        print(hook_report)
 
 
 if __name__ == "__main__":

@@ -18,51 +18,12 @@ Run on its own database (it is migrated first): it creates a tenant each run.
 """
 
 import argparse
-import json
 import os
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-from _setup import ROOT, django_setup, percentile
-
-WORKER_ENV = {"WEBHOOKS_ALLOW_HTTP": "true", "WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true"}
-
-
-def serve(port_file: str, out_file: str) -> None:
-    """The receiver: 204 to everything; on SIGTERM writes {webhook-id: arrival time}."""
-    arrivals: dict[str, float] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("content-length", 0)))
-            arrivals.setdefault(self.headers["webhook-id"], time.time())
-            self.send_response(204)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-
-    def stop(*_):
-        with open(out_file, "w") as out:
-            json.dump(arrivals, out)
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    with open(port_file, "w") as out:
-        out.write(str(server.server_address[1]))
-    server.serve_forever()
+from _setup import django_setup, percentile
+from _webhooks import WORKER_ENV, Receiver, worker_start, worker_stop
 
 
 def main() -> None:
@@ -87,11 +48,7 @@ def main() -> None:
     from webhooks.tasks import webhooks_fan_out_task
 
     call_command("migrate", verbosity=0)
-    work = tempfile.mkdtemp(prefix="bench-webhooks-")
-    port_file, arrivals_file = f"{work}/port", f"{work}/arrivals.json"
-    receiver = subprocess.Popen(
-        [sys.executable, __file__, "--serve", port_file, arrivals_file], cwd=ROOT
-    )
+    receiver = Receiver()
     worker = None
     committed: dict[str, float] = {}  # contact id -> commit time
 
@@ -113,9 +70,7 @@ def main() -> None:
             time.sleep(0.1)
 
     try:
-        while not os.path.exists(port_file) or not Path(port_file).read_text():
-            time.sleep(0.05)
-        port = int(Path(port_file).read_text())
+        port = receiver.port
         tenant = Tenant.objects.create(slug=f"webhooks-bench-{time.time_ns()}", name="bench")
         endpoint_create(tenant=tenant, url=f"http://127.0.0.1:{port}/hook", created_by="system")
 
@@ -133,27 +88,7 @@ def main() -> None:
         write_seconds = time.time() - written_from
         backlog = set(committed)
         app.control.purge()  # the worker is told once, below
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "flownally_admin",
-                "worker",
-                "-Q",
-                "webhooks",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                "bench@%h",
-            ],
-            cwd=ROOT,
-            env={**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false"},
-        )
-        while not app.control.ping(timeout=0.5):
-            pass
+        worker = worker_start(app)
         drain_from = time.time()
         webhooks_fan_out_task.delay(tenant.pk)
         delivered(tenant, len(backlog))
@@ -161,16 +96,11 @@ def main() -> None:
         # 2. Changes at a pace the worker keeps up with.
         write(tenant, args.paced, "Paced ", interval=1 / args.rate)
         delivered(tenant, len(backlog) + args.paced)
-        receiver.send_signal(signal.SIGTERM)
-        receiver.wait()
-        with open(arrivals_file) as data:
-            arrived = json.load(data)
+        arrived = receiver.stop()
     finally:
-        if receiver.poll() is None:
-            receiver.kill()
+        receiver.kill()
         if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+            worker_stop(worker)
 
     contact_of = dict(
         Event.objects.filter(tenant=tenant, type="contact.created").values_list("id", "contact_id")
@@ -194,7 +124,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], sys.argv[3])
-    else:
-        main()
+    main()
