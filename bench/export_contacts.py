@@ -17,12 +17,11 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import time
 
-from _setup import ROOT, django_setup, percentile
-from import_contacts import PORT, peak_rss_mb, wait_for_port
+from _setup import django_setup, percentile
+from import_contacts import PORT, peak_rss_mb, start_web_and_worker, wait_for_port
 
 POLL_SECONDS = 0.25
 
@@ -90,49 +89,7 @@ def main() -> None:
         "all active": {},
     }
 
-    env = {
-        **os.environ,
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "EXPORT_MAX_CONCURRENT": "100",
-    }
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "flownally_admin.wsgi",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "-w",
-            "1",
-            "--timeout",
-            "600",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "flownally_admin",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            "imports",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    web, worker = start_web_and_worker(EXPORT_MAX_CONCURRENT="100")
     try:
         wait_for_port(time.monotonic() + 60)
         print(

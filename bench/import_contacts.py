@@ -147,43 +147,16 @@ def wait_for_port(deadline: float) -> None:
     raise SystemExit("the web server did not start")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument(
-        "--again",
-        action="store_true",
-        help="then import the same file again into the same tenant: every row matches a "
-        "contact and changes nothing (the round trip of an export)",
-    )
-    args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        sys.exit("set DATABASE_URL=postgres://… (and CELERY_BROKER_URL=redis://…)")
-
-    django_setup()
-    from customfields.services import custom_field_definition_create
-    from flownally_admin.tenancy.services import (
-        api_key_create,
-        service_account_get_or_create,
-        tenant_get_or_create,
-    )
-
-    tenant = tenant_get_or_create(slug=f"import-bench-{int(time.time())}")
-    for name, type_ in [("Renewal", "date"), ("Plan", "text")]:
-        custom_field_definition_create(
-            tenant=tenant, entity_type="contact", name=name, type=type_, created_by="system"
-        )
-    account = service_account_get_or_create(tenant=tenant, name="bench")
-    _, token = api_key_create(service_account=account, role="owner")
-
+def start_web_and_worker(**env_extra: str) -> tuple[subprocess.Popen, subprocess.Popen]:
+    """gunicorn (one worker) on PORT and a Celery worker (solo pool, the `imports` queue of
+    bulk jobs), on this process's database and broker; `env_extra` adds settings."""
     env = {
         **os.environ,
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
+        **env_extra,
     }
     web = subprocess.Popen(
         [
@@ -221,6 +194,41 @@ def main() -> None:
         cwd=ROOT,
         env=env,
     )
+    return web, worker
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="then import the same file again into the same tenant: every row matches a "
+        "contact and changes nothing (the round trip of an export)",
+    )
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("set DATABASE_URL=postgres://… (and CELERY_BROKER_URL=redis://…)")
+
+    django_setup()
+    from customfields.services import custom_field_definition_create
+    from flownally_admin.tenancy.services import (
+        api_key_create,
+        service_account_get_or_create,
+        tenant_get_or_create,
+    )
+
+    tenant = tenant_get_or_create(slug=f"import-bench-{int(time.time())}")
+    for name, type_ in [("Renewal", "date"), ("Plan", "text")]:
+        custom_field_definition_create(
+            tenant=tenant, entity_type="contact", name=name, type=type_, created_by="system"
+        )
+    account = service_account_get_or_create(tenant=tenant, name="bench")
+    _, token = api_key_create(service_account=account, role="owner")
+
+    web, worker = start_web_and_worker()
     try:
         wait_for_port(time.monotonic() + 60)
         with tempfile.TemporaryDirectory() as folder:
