@@ -455,7 +455,7 @@ def test_job_page_of_a_queued_import_polls_for_progress(staff_client, staff, ten
     assert '<strong id="import-status">queued</strong>' in page
     assert '<progress id="import-progress" value="0" max="1">' in page
     assert f'data-progress-url="{_job_url(imp, "progress/")}"' in page
-    assert "contacts/import_progress.js" in page
+    assert "flownally/job_progress.js" in page
     assert staff_client.get(_job_url(imp, "progress/")).json()["status"] == "queued"
     state = "The import of contacts.csv is queued: it starts when a worker is free."
     assert f'<li id="import-state" class="info">{state}</li>' in page
