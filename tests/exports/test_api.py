@@ -153,6 +153,9 @@ def test_export_records_its_outcome_event(run_export, tenant, people):
         ({"tagIds": "tag_x"}, [("tagIds", "invalid")]),
         ({"search": 5}, [("search", "invalid")]),
         ({"colour": "red"}, [("colour", "unknown_field")]),
+        # NUL cannot reach PostgreSQL, in a filter or anywhere else.
+        ({"search": "a\x00b"}, [("search", "invalid")]),
+        ({"customFields": {"cf_email": "a\x00"}}, [("customFields.cf_email", "invalid")]),
     ],
 )
 def test_bad_members_are_422_on_the_member(client_a, body, expected):
