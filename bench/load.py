@@ -22,8 +22,12 @@ With --webhook, the run also pays for webhooks: one endpoint of the tenant is
 subscribed to every event type, pointing at a local receiver that answers 204, and a
 Celery worker on the `webhooks` queue (the project's default settings) fans the
 PATCHes' events out and delivers them. Prints how many deliveries succeeded during the
-measured run; the endpoint and its deliveries are deleted at the end. Needs a broker
-the web processes and the worker share (CELERY_BROKER_URL=redis://…).
+measured run; the endpoint and its deliveries are deleted at the end. With --worker,
+the same worker runs but no endpoint is subscribed: the deployment as it is before
+anyone subscribes (every commit still asks for a fan-out, which finds no endpoint), the
+baseline that --webhook is compared with. Both need a broker the web processes and the
+worker share (CELERY_BROKER_URL=redis://…), and CACHE_URL=redis://… as production has,
+so that the web processes coalesce their fan-outs as they do there.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/flownally_bench \\
         .venv/bin/python bench/load.py --clients 16 --duration 30
@@ -155,23 +159,27 @@ def wait_for_health(port: int, web: subprocess.Popen, deadline: float) -> None:
 
 
 class Webhook:
-    """One endpoint of the tenant subscribed to every event type, its receiver (204) and
-    a worker on the `webhooks` queue; `close()` deletes the endpoint and its deliveries."""
+    """A worker on the `webhooks` queue and, if `subscribe`, one endpoint of the tenant
+    subscribed to every event type with its receiver (204); `close()` deletes the
+    endpoint and its deliveries."""
 
-    def __init__(self, tenant) -> None:
+    def __init__(self, tenant, *, subscribe: bool) -> None:
         from flownally_admin.celery import app
         from webhooks.services import endpoint_create
 
-        self.tenant, self.endpoint, self.worker = tenant, None, None
-        self.receiver = Receiver()
+        self.tenant, self.endpoint, self.worker, self.receiver = tenant, None, None, None
         try:
             # Fan-outs asked for by earlier runs' commits, which no worker consumed.
             with app.connection_for_write() as connection:
                 connection.default_channel.queue_purge("webhooks")
             self.worker = worker_start(app)
-            self.endpoint, _ = endpoint_create(
-                tenant=tenant, url=f"http://127.0.0.1:{self.receiver.port}/hook", created_by="load"
-            )
+            if subscribe:
+                self.receiver = Receiver()
+                self.endpoint, _ = endpoint_create(
+                    tenant=tenant,
+                    url=f"http://127.0.0.1:{self.receiver.port}/hook",
+                    created_by="load",
+                )
         except BaseException:
             self.close()
             raise
@@ -182,6 +190,8 @@ class Webhook:
     def report(self, measured_from: float, measured_to: float) -> str:
         """Deliveries that succeeded between the two times, against the events committed
         between them (what the worker had to keep up with)."""
+        if self.endpoint is None:
+            return "webhook: no endpoint subscribed (the worker found none to deliver to)"
         from datetime import UTC, datetime
 
         from events.models import Event
@@ -210,7 +220,8 @@ class Webhook:
 
         if self.worker is not None:
             worker_stop(self.worker)
-        self.receiver.kill()
+        if self.receiver is not None:
+            self.receiver.kill()
         if self.endpoint is not None:
             endpoint_delete(tenant=self.tenant, endpoint_id=self.endpoint.pk)
 
@@ -303,10 +314,15 @@ def main() -> None:
         action="store_true",
         help="subscribe one endpoint to every event and run a worker delivering to it",
     )
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="run the webhooks worker but subscribe no endpoint (the baseline of --webhook)",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("set DATABASE_URL=postgres://… (the database seeded by bench/seed_contacts.py)")
-    if args.webhook:
+    if args.webhook or args.worker:
         # endpoint_create here refuses http://127.0.0.1 otherwise; the web processes inherit
         # both settings too, which only matter to endpoints created through the API.
         os.environ.update(WORKER_ENV)
@@ -340,7 +356,7 @@ def main() -> None:
     terms = search_terms(sample, rng, 500)
     account = service_account_get_or_create(tenant=tenant, name="load")
     key, token = api_key_create(service_account=account, role="agent")
-    hook = Webhook(tenant) if args.webhook else None
+    hook = Webhook(tenant, subscribe=args.webhook) if args.webhook or args.worker else None
     database = db.settings_dict["NAME"]
     db.close()  # the server has the database to itself during the run
 
@@ -469,14 +485,15 @@ def main() -> None:
     per_request = [1000 * seconds / max(len(samples), 1) for seconds in used]
     print(
         f"\nCPU over the measured run ({os.cpu_count()} cores, {total:.0f} core-seconds): "
-        f"machine {100 * busy / max(total, 1):.0f} % busy\n"
+        f"machine {100 * busy / max(total, 1):.0f} % busy, "
+        f"{1000 * busy / max(len(samples), 1):.1f} ms of CPU per request in all\n"
         f"  gunicorn {used[0]:.1f} s ({per_request[0]:.1f} ms/request), "
         f"postgres backends {used[1]:.1f} s ({per_request[1]:.1f} ms/request), "
         f"load clients {used[2]:.1f} s, other processes {max(0.0, busy - sum(used)):.1f} s"
     )
     if hook:
         print(
-            f"  of which the webhook worker {cpu_used(cpu_before[4], cpu_after[4]):.1f} s "
+            f"  of which the webhooks worker {cpu_used(cpu_before[4], cpu_after[4]):.1f} s "
             "(its PostgreSQL backends are among the backends above)"
         )
         print(hook_report)

@@ -258,9 +258,10 @@ WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", de
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
 # How long a worker holds the deliveries it took; a killed worker's are taken again after it.
 WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=60)
-# A web process asks for a tenant's fan-out at most this often; its commits in between
-# are picked up by the one asked for (webhooks/dispatch.py).
-WEBHOOKS_FAN_OUT_INTERVAL_SECONDS = env.float("WEBHOOKS_FAN_OUT_INTERVAL_SECONDS", default=0.1)
+# A commit's events are fanned out this long after it, together with every other commit
+# of the tenant's in that time (webhooks/dispatch.py; across processes when CACHE_URL is
+# shared): fewer, fuller fan-outs and delivery runs, for this much latency.
+WEBHOOKS_FAN_OUT_INTERVAL_SECONDS = env.float("WEBHOOKS_FAN_OUT_INTERVAL_SECONDS", default=0.5)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -281,6 +282,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Celery's Django fixup closes every database connection after each task unless this is
+# set, so each webhook fan-out or delivery opened a new PostgreSQL connection (a new
+# backend process: most of a short task's cost). Set, it recycles them every this many
+# tasks; in between flownally_admin/celery.py applies CONN_MAX_AGE as Django does per
+# request (close_old_connections around each task).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # Imports run on their own queue so long files never hold up short tasks.
 CELERY_TASK_ROUTES = {
     "contacts.tasks.contact_import_run_task": {"queue": "imports"},

@@ -10,12 +10,13 @@ once the lease lapses. The beat sweep finds whatever a lost message, a flushed
 broker or a dead worker left behind.
 """
 
-import threading
+import math
 import time
 from datetime import timedelta
 
 import orjson
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -52,52 +53,70 @@ DELIVERY_BATCH = 50
 # another run), so that one busy endpoint does not hold a worker from the others.
 DELIVER_RUN_SECONDS = 30
 
-_fan_out_lock = threading.Lock()
-# Per tenant, when the fan-out this process last asked for is to start (monotonic clock).
-_fan_out_asked: dict[str, float] = {}
-
-
 # --- fan-out -----------------------------------------------------------------
+
+
+def _fan_out_key(tenant_id: str) -> str:
+    return f"webhooks:fan-out-asked:{tenant_id}"
 
 
 def fan_out_soon(sender=None, *, tenant_id: str, **kwargs) -> None:
     """Ask for a fan-out of the tenant's new events (the receiver of `events_committed`).
 
-    Coalesced: while a fan-out this process asked for has yet to start, it will
-    read what was just committed, and nothing more is asked; otherwise one is
-    asked for at once, or WEBHOOKS_FAN_OUT_INTERVAL_SECONDS after the last.
+    Coalesced through the default cache: the first commit of a spell asks for a
+    fan-out WEBHOOKS_FAN_OUT_INTERVAL_SECONDS later and notes when it is due; the
+    commits made before then ask nothing, since that fan-out starts after them and
+    reads them too. Each fan-out costs a task and a delivery run however few events it
+    finds, so under a steady flow of changes this makes them one per interval instead
+    of one per commit: across every web process when the cache is shared (Redis, as
+    production needs for the rate limit too), per process with the local-memory default.
     """
     from .tasks import webhooks_fan_out_task
 
-    now = time.monotonic()
-    with _fan_out_lock:
-        asked = _fan_out_asked.get(tenant_id)
-        if asked is not None and asked > now:
+    key, now = _fan_out_key(tenant_id), time.time()
+    interval = settings.WEBHOOKS_FAN_OUT_INTERVAL_SECONDS
+    due = now + interval
+    # The note says when the fan-out is due (Celery's countdown starts after it), not for
+    # how long it holds: caches keep whole seconds of lifetime. Its lifetime only clears
+    # it away; a note past its time is asked over.
+    lifetime = math.ceil(interval) + 60
+    if not cache.add(key, due, timeout=lifetime):
+        noted = cache.get(key)
+        if noted is not None and noted > now:
             return
-        start = (
-            now if asked is None else max(now, asked + settings.WEBHOOKS_FAN_OUT_INTERVAL_SECONDS)
-        )
-        _fan_out_asked[tenant_id] = start
-    webhooks_fan_out_task.apply_async((tenant_id,), countdown=start - now if start > now else None)
+        cache.set(key, due, timeout=lifetime)
+    webhooks_fan_out_task.apply_async((tenant_id,), countdown=interval)
 
 
 def fan_out_started(*, tenant_id: str) -> None:
-    """A fan-out starts reading: a commit from now on needs another one."""
-    with _fan_out_lock:
-        _fan_out_asked.pop(tenant_id, None)
+    """A fan-out starts reading: a commit from now on needs another one, at once rather
+    than once the note's time has passed (with a shared cache; it is only faster)."""
+    cache.delete(_fan_out_key(tenant_id))
 
 
-def webhook_fan_out(*, tenant_id: str) -> int:
-    """Turn the tenant's events after its cursor into deliveries; returns how many were made."""
-    made = 0
+def webhook_fan_out(*, tenant_id: str, inline: bool = False) -> int:
+    """Turn the tenant's events after its cursor into deliveries; returns how many were made.
+
+    Each endpoint that got some then gets a delivery run: a task of its own, or, with
+    `inline` (the fan-out task) when only one endpoint got any, this very call, which
+    spares a task per fan-out in the common case of one endpoint. Several endpoints
+    each get a task, so that a slow one does not hold up the others.
+    """
+    made, endpoint_ids = 0, set()
     while True:
-        count, more = _fan_out_batch(tenant_id)
+        count, more, touched = _fan_out_batch(tenant_id)
         made += count
+        endpoint_ids |= touched
         if not more:
-            return made
+            break
+    if inline and len(endpoint_ids) == 1:
+        webhook_endpoint_deliver(endpoint_id=endpoint_ids.pop())
+    for endpoint_id in endpoint_ids:
+        deliver_soon(endpoint_id)
+    return made
 
 
-def _fan_out_batch(tenant_id: str) -> tuple[int, bool]:
+def _fan_out_batch(tenant_id: str) -> tuple[int, bool, set[str]]:
     with transaction.atomic():
         cursor = _cursor_locked(tenant_id)
         # Locked against a concurrent disable: once that commits, no delivery is made for it.
@@ -108,7 +127,7 @@ def _fan_out_batch(tenant_id: str) -> tuple[int, bool]:
             .only("pk", "event_types", "subscribed_after")
         )
         if not endpoints:
-            return 0, False
+            return 0, False, set()
         start = max(cursor.last_sequence, min(e.subscribed_after for e in endpoints))
         events = list(
             Event.objects.filter(tenant_id=tenant_id, sequence__gt=start)
@@ -143,9 +162,7 @@ def _fan_out_batch(tenant_id: str) -> tuple[int, bool]:
             ],
             ignore_conflicts=True,  # a delivery made by an earlier run that rolled back late
         )
-        for endpoint_id in {endpoint.pk for endpoint, _ in pairs}:
-            deliver_soon(endpoint_id)
-    return len(pairs), len(events) == FAN_OUT_BATCH
+    return len(pairs), len(events) == FAN_OUT_BATCH, {endpoint.pk for endpoint, _ in pairs}
 
 
 def _cursor_locked(tenant_id: str) -> WebhookFanOut:
@@ -163,11 +180,15 @@ def _cursor_locked(tenant_id: str) -> WebhookFanOut:
 # --- delivery ------------------------------------------------------------------
 
 
-def deliver_soon(endpoint_id: str) -> None:
-    """Ask for a run of the endpoint's due deliveries once the current transaction commits."""
+def _deliver_task():
     from .tasks import webhook_endpoint_deliver_task
 
-    transaction.on_commit(lambda: webhook_endpoint_deliver_task.delay(endpoint_id), robust=True)
+    return webhook_endpoint_deliver_task
+
+
+def deliver_soon(endpoint_id: str) -> None:
+    """Ask for a run of the endpoint's due deliveries once the current transaction commits."""
+    transaction.on_commit(lambda: _deliver_task().delay(endpoint_id), robust=True)
 
 
 def webhook_endpoint_deliver(*, endpoint_id: str) -> int:
@@ -197,7 +218,9 @@ def webhook_endpoint_deliver(*, endpoint_id: str) -> int:
                 )
                 return attempted
             _deliveries_record(endpoint, results, unsent, unsent_due=timezone.now())
-            if stop == "gone":
+            # A short batch was all that was due: whatever falls due later (a fan-out
+            # committed since, a retry) has a run of its own asked for, or the sweep.
+            if stop == "gone" or (stop is None and len(batch) < DELIVERY_BATCH):
                 return attempted
     with transaction.atomic():
         deliver_soon(endpoint_id)
@@ -372,8 +395,6 @@ def webhooks_sweep() -> dict[str, int]:
         .values_list("endpoint_id", flat=True)
         .distinct()
     )
-    from .tasks import webhook_endpoint_deliver_task
-
     for endpoint_id in due:
-        webhook_endpoint_deliver_task.delay(endpoint_id)
+        _deliver_task().delay(endpoint_id)
     return {"fanned_out": len(behind), "endpoints_due": len(due)}

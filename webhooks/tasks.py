@@ -7,7 +7,7 @@ from .services import webhook_deliveries_purge_expired
 @shared_task
 def webhooks_fan_out_task(tenant_id: str) -> int:
     fan_out_started(tenant_id=tenant_id)
-    return webhook_fan_out(tenant_id=tenant_id)
+    return webhook_fan_out(tenant_id=tenant_id, inline=True)
 
 
 @shared_task

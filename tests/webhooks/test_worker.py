@@ -189,3 +189,24 @@ def test_concurrent_fan_outs_of_a_tenant_make_each_delivery_once(make_client, re
             )
         )
         assert sorted(sequences) == list(range(1, 31))
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(make_client, receiver, worker):
+    tenant = TenantFactory()
+    client = make_client(tenant=tenant)
+    endpoint_id = _subscribe(client, receiver.url)
+    _tags(client, 1, prefix="warm")
+    wait_until(lambda: _all_succeeded(endpoint_id, 1), timeout=30, what="the first delivery")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        since = cursor.fetchone()[0]
+    for n in range(1, 5):  # one at a time: each a fan-out and a delivery run of its own
+        _tags(client, 1, prefix=f"t{n}-")
+        wait_until(lambda n=n: _all_succeeded(endpoint_id, 1 + n), timeout=30, what="a delivery")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_start > %s AND pid <> pg_backend_pid()",
+            [since],
+        )
+        assert cursor.fetchone()[0] == 0  # eight tasks, no new connection
