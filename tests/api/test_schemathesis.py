@@ -133,22 +133,27 @@ for _operation in (
 METADATA_CODES = {"too_long", "invalid"}
 
 
+def _stateable(error: dict) -> bool:
+    """Whether the document could have ruled out this violation of a generated body."""
+    field, code = str(error.get("field", "")), error.get("code")
+    if field.endswith(".metadata") and code in METADATA_CODES:
+        return False
+    # The same identity (channel and externalId) listed twice is `invalid` on the second's
+    # externalId: `uniqueItems` compares whole items, metadata included.
+    return not (
+        field.startswith("identities[") and field.endswith("].externalId") and code == "invalid"
+    )
+
+
 def _refusal_codes(response) -> set[str]:
     """The problem code, or for `validation_failed` the code of each violation (less those
-    on identity metadata that the document cannot state)."""
+    the document cannot state: see `_stateable`)."""
     try:
         problem = response.json()
     except ValueError:
         return {""}
     if problem.get("code") == "validation_failed":
-        return {
-            error.get("code")
-            for error in problem.get("errors") or [{}]
-            if not (
-                str(error.get("field", "")).endswith(".metadata")
-                and error.get("code") in METADATA_CODES
-            )
-        }
+        return {error.get("code") for error in problem.get("errors") or [{}] if _stateable(error)}
     return {problem.get("code")}
 
 
