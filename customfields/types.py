@@ -92,7 +92,12 @@ def normalize_email(raw: str) -> str:
         if len(value) > EMAIL_MAX_LENGTH:
             raise ValidationError("too long")
         _email_validator(value)
-    except ValidationError:
+    except ValidationError as error:
+        # Django's ValidationError lists itself (`error_list = [self]`): a reference cycle
+        # that would keep its traceback, and through it the caller's frames and the row
+        # being checked, until a cyclic collection, which imports run with few of
+        # (contacts/importing/services.py).
+        error.error_list = []
         raise InvalidValue(
             "invalid_email", f"'{value[:80]}' is not a valid e-mail address."
         ) from None

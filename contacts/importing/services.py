@@ -178,8 +178,8 @@ def contact_import_resume_stale() -> list[str]:
 
 @contextmanager
 def _no_cyclic_collection():
-    """Python's cyclic garbage collector off while an import runs, but for one young
-    collection per batch (`_batch_done`).
+    """Python's cyclic garbage collector off while an import runs, but for the young
+    collections between batches (`_batch_done`).
 
     Rows become millions of short-lived lists, dicts and dataclasses, and the
     collector kept walking the batches in flight (half the worker's CPU, see
@@ -332,7 +332,7 @@ def _import_from_checkpoint(imp: ContactImport, worker: str, columns, rules) -> 
             imp.total_rows = _count_rows(imp)
             _save_progress(imp, worker, ["total_rows"])
         in_flight: dict[str, ContactRef] = {}
-        for batch in batches:
+        for number, batch in enumerate(batches, start=1):
             # The lookups see every batch but the one still being written; that one's
             # keys come from its plan.
             known = known_keys(imp, batch)
@@ -343,19 +343,28 @@ def _import_from_checkpoint(imp: ContactImport, worker: str, columns, rules) -> 
             ahead = _Ahead.of(imp, plan)
             write(partial(_write_batch, imp, worker, batch, plan, rows_of_batch, ahead))
             in_flight = plan.new_keys
-            _batch_done()
+            _batch_done(number)
 
 
-def _batch_done() -> None:
+# On PostgreSQL, where batches make no known cycle, a young collection this often is the
+# net under one that nobody has found yet (each costs about what one per batch would).
+_COLLECT_EVERY_BATCHES = 8
+
+
+def _batch_done(number: int) -> None:
     """Free what a batch left behind (see `_no_cyclic_collection`), on its thread.
 
-    A young collection: it walks only what was allocated since the last one (a batch's
-    worth, tens of milliseconds), where the batch's cycles are. And Django's log of
-    queries (kept when DEBUG is on, outside requests too) is emptied: its last 9,000
-    queries would be whole batches of bulk inserts, their parameters spelled out.
+    A young collection walks what was allocated since the last one and is still alive
+    (tens of milliseconds for the batches in flight), where the batches' cycles are:
+    after every batch on SQLite, whose lookups make one each; on PostgreSQL, whose
+    lookups are raw SQL, every _COLLECT_EVERY_BATCHES (after each, they were ~7 % of the
+    worker's CPU there; bench/README.md). And Django's log of queries (kept when DEBUG
+    is on, outside requests too) is emptied: its last 9,000 queries would be whole
+    batches of bulk inserts, their parameters spelled out.
     """
     reset_queries()
-    gc.collect(0)
+    if connection.vendor != "postgresql" or number % _COLLECT_EVERY_BATCHES == 0:
+        gc.collect(0)
 
 
 def _count_rows(imp: ContactImport) -> int:
