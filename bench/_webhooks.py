@@ -106,18 +106,19 @@ def worker_start(app) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=0.5):
         if worker.poll() is not None or time.monotonic() > deadline:
-            worker_stop(worker)
+            process_stop(worker)
             raise SystemExit("the Celery worker did not start")
     return worker
 
 
-def worker_stop(worker: subprocess.Popen) -> None:
-    worker.terminate()
+def process_stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within 30 s (a worker, gunicorn)."""
+    process.terminate()
     try:
-        worker.wait(timeout=30)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+        process.kill()
+        process.wait()
 
 
 if __name__ == "__main__":

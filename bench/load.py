@@ -47,7 +47,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from _setup import ROOT, django_setup, percentile
-from _webhooks import WORKER_ENV, Receiver, worker_start, worker_stop
+from _webhooks import WORKER_ENV, Receiver, process_stop, worker_start
 
 KINDS = ("list", "get", "search", "patch")
 INITIAL = re.compile(r"^[A-Z]\.$")
@@ -219,7 +219,7 @@ class Webhook:
         from webhooks.services import endpoint_delete
 
         if self.worker is not None:
-            worker_stop(self.worker)
+            process_stop(self.worker)
         if self.receiver is not None:
             self.receiver.kill()
         if self.endpoint is not None:
@@ -440,12 +440,7 @@ def main() -> None:
             cpu_seconds(worker_pids()),
         )
     finally:
-        web.terminate()
-        try:
-            web.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            web.kill()
-            web.wait()
+        process_stop(web)
         api_key_revoke(key=key)
         if hook:
             try:  # counted before close() deletes them

@@ -23,7 +23,7 @@ import threading
 import time
 
 from _setup import django_setup, percentile
-from _webhooks import WORKER_ENV, Receiver, worker_start, worker_stop
+from _webhooks import WORKER_ENV, Receiver, process_stop, worker_start
 
 
 def main() -> None:
@@ -100,7 +100,7 @@ def main() -> None:
     finally:
         receiver.kill()
         if worker is not None:
-            worker_stop(worker)
+            process_stop(worker)
 
     contact_of = dict(
         Event.objects.filter(tenant=tenant, type="contact.created").values_list("id", "contact_id")
