@@ -4,7 +4,6 @@ The prefix tells a reader what an id points at; the ULID body sorts by
 creation time, which keeps primary-key indexes append-mostly.
 """
 
-import base64
 import re
 import secrets
 import time
@@ -22,11 +21,10 @@ def new_id(prefix: str) -> str:
 
 
 _RANDOM_BITS = 80
-# ULIDs spell their bits in Crockford's base32; the standard library's base32 encoder
-# spells them in RFC 4648's alphabet, and encodes a whole batch's bytes in one call.
-_RFC4648_TO_CROCKFORD = bytes.maketrans(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-)
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Every 10-bit number spelt as its two base32 characters.
+_PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]
+_LOW_BITS = 20  # spelt per id; the 60 bits above them change once per 2**20 ids at most
 
 
 def new_ids(prefix: str, count: int) -> list[str]:
@@ -35,16 +33,31 @@ def new_ids(prefix: str, count: int) -> list[str]:
     What python-ulid's monotonic generator gives within one millisecond: one
     timestamp, and a random 80-bit part that counts up from a random start. A
     ULID's first ten characters are its 48-bit timestamp (and two zero bits), the
-    last sixteen its random part, so the part can be spelt on its own. About a
-    quarter of `new_id`'s cost (~0.75 against 3 µs each), which an import pays per contact
-    and per identity.
+    last sixteen its random part. Consecutive parts share their first twelve
+    characters (the bits above the lowest twenty), so those are spelt once per run
+    and each id adds two table lookups: ~0.1 µs an id, against ~3 µs for `new_id`
+    (an import makes one per contact, identity and event).
     """
     head = f"{prefix}_{str(ULID.from_timestamp(time.time()))[:10]}"
     start = secrets.randbelow(2**_RANDOM_BITS - count)
-    # Ten bytes are exactly sixteen base32 characters: the parts are spelt in one go.
-    parts = b"".join(n.to_bytes(_RANDOM_BITS // 8, "big") for n in range(start, start + count))
-    spelt = base64.b32encode(parts).translate(_RFC4648_TO_CROCKFORD).decode()
-    return [head + spelt[i : i + 16] for i in range(0, 16 * count, 16)]
+    ids: list[str] = []
+    end = start + count
+    while start < end:
+        high = start >> _LOW_BITS
+        run_end = min(end, (high + 1) << _LOW_BITS)
+        common = head + _spelt(high, 12)
+        low_start = start & ((1 << _LOW_BITS) - 1)
+        ids += [
+            f"{common}{_PAIRS[low >> 10]}{_PAIRS[low & 1023]}"
+            for low in range(low_start, low_start + run_end - start)
+        ]
+        start = run_end
+    return ids
+
+
+def _spelt(number: int, length: int) -> str:
+    """`number` in Crockford's base32, `length` characters, most significant first."""
+    return "".join(_CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(length)))
 
 
 def id_floor(prefix: str, moment: datetime) -> str:
