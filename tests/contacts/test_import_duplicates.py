@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from contacts.importing import services as import_services
+from contacts.importing.duplicates import _of_channels_held
 from contacts.merging import contact_key_holders
 from contacts.models import Contact, ContactImport, ContactImportDuplicate, Identity
 from contacts.services import contact_archive
@@ -201,3 +202,23 @@ def test_a_batch_finds_the_other_keys_holders_through_the_matching_indexes(tenan
     ]:
         at = next(i for i, line in enumerate(plan) if index in line and "Scan" in line)
         assert "Index Cond" in plan[at + 1] and column in plan[at + 1], plan
+
+
+def test_keys_are_probed_only_on_the_channels_a_live_identity_of_the_tenant_is_on(
+    tenant, other_tenant
+):
+    def holder(of_tenant, channel, external_id, active=True):
+        contact = Contact.objects.create(tenant=of_tenant, created_by="usr_t")
+        Identity.objects.create(
+            tenant=of_tenant,
+            contact=contact,
+            channel=channel,
+            external_id=external_id,
+            active=active,
+        )
+
+    holder(tenant, "whatsapp", "+14155550100")
+    holder(tenant, "email", "gone@x.io", active=False)  # freed when its contact was deleted
+    holder(other_tenant, "sms", "+14155550101")
+    wanted = {"whatsapp": {"+14155550123"}, "sms": {"+14155550123"}, "email": {"a@x.io"}}
+    assert _of_channels_held(tenant.pk, wanted) == {"whatsapp": {"+14155550123"}}
