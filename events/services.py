@@ -10,6 +10,7 @@ Services record their events last, so the lock is held only for the insert and
 the commit. docs/architecture.md says why this design was chosen.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,6 +34,7 @@ PURGE_BATCH = 5000
 COPY_FROM = 100
 # COPY's text format: a backslash and the characters that end a field or a row, escaped.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 _COPY_STATEMENT = (
     f"COPY {Event._meta.db_table} (tenant_id, sequence, occurred_at, id, type, actor_id, "
     "api_key_id, source, trace_id, contact_id, data) FROM STDIN"
@@ -113,15 +115,13 @@ def events_record(
 def events_prepare(events: Sequence[NewEvent], *, origin: Origin) -> PreparedEvents:
     """`events` made ready for `events_append`, outside any transaction, on any thread."""
     ids = new_ids("evt", len(events))
-    escape = _COPY_ESCAPES
     common = "\t".join(
-        value.translate(escape)
+        _copy_text(value)
         for value in (origin.actor_id, origin.api_key_id, origin.source, origin.trace_id or "")
     )
     tails = [
-        f"{event_id}\t{event.type.translate(escape)}\t{common}\t"
-        f"{event.contact_id.translate(escape)}\t"
-        f"{orjson.dumps(event.data).decode().translate(escape)}\n"
+        f"{event_id}\t{_copy_text(event.type)}\t{common}\t{_copy_text(event.contact_id)}\t"
+        f"{_copy_text(orjson.dumps(event.data).decode())}\n"
         for event, event_id in zip(events, ids, strict=True)
     ]
     return PreparedEvents(events, origin, ids, tails)
@@ -157,13 +157,20 @@ def _copy(tenant_id: str, first: int, now, tails: list[str]) -> None:
     """COPY in text format, the lines joined in one go: an import records a batch's worth
     of events at once, and building each row for the binary format cost the batch's
     transaction more than PostgreSQL's parsing of the text does."""
-    head = f"{tenant_id.translate(_COPY_ESCAPES)}\t"
+    head = f"{_copy_text(tenant_id)}\t"
     at = f"\t{now.isoformat()}\t"
     text = "".join(f"{head}{first + offset}{at}{tail}" for offset, tail in enumerate(tails))
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own, for COPY
         with connection.wrap_database_errors, raw.copy(_COPY_STATEMENT) as copy:
             copy.write(text.encode())
+
+
+def _copy_text(value: str) -> str:
+    """`value` as a field of COPY's text format. Most have nothing to escape, and looking
+    is a sixth of the cost of translating (~0.3 against ~2 µs for an import event's data,
+    which an import pays per contact)."""
+    return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
 
 
 def event_sequences_take(*, tenant_id: str, count: int) -> int:

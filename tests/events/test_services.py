@@ -9,7 +9,13 @@ from django.utils import timezone
 from events.context import Origin, event_origin
 from events.models import Event, EventCounter
 from events.selectors import EventsExpired, event_feed, event_list
-from events.services import NewEvent, event_record, events_purge_expired, events_record
+from events.services import (
+    COPY_FROM,
+    NewEvent,
+    event_record,
+    events_purge_expired,
+    events_record,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +98,16 @@ def test_many_events_are_written_in_one_go_with_their_origin(tenant):
     assert [e.sequence for e in stored] == list(range(1, 251))
     assert stored[7].data == {"contactId": "ctc_7"} and stored[7].contact_id == "ctc_7"
     assert {(e.actor_id, e.source) for e in stored} == {(origin.actor_id, "import")}
+
+
+def test_awkward_characters_survive_the_bulk_write(tenant):
+    # From COPY_FROM events on, PostgreSQL gets them as COPY text, in which a tab, a line
+    # break and a backslash mean something: each is escaped where it occurs, and only there.
+    awkward = {"note": 'a\tb\nc\rd\\e "f" é', "path": "C:\\new\\table"}
+    events = [NewEvent("contact.updated", {"n": i}, f"ctc_{i}") for i in range(COPY_FROM)]
+    events += [NewEvent("contact.updated", awkward, "ctc_a\tb\\c")]
+    with transaction.atomic():
+        events_record(tenant=tenant, events=events, origin=Origin("usr_a\nb", "api"))
+    stored = list(Event.objects.filter(tenant=tenant).order_by("sequence"))
+    assert [e.data for e in stored] == [{"n": i} for i in range(COPY_FROM)] + [awkward]
+    assert (stored[-1].contact_id, stored[-1].actor_id) == ("ctc_a\tb\\c", "usr_a\nb")
