@@ -40,6 +40,10 @@ class IdentityInput:
     def key(self) -> tuple[str, str]:
         return (self.channel, self.external_id)
 
+    def __reduce__(self):
+        # As its fields, like the import's CheckedRow (contacts/importing/rows.py).
+        return (IdentityInput, (self.channel, self.external_id, self.metadata))
+
 
 @dataclass(frozen=True)
 class ContactRules:

@@ -1,11 +1,12 @@
 """Checking rows: a column's repeated cells are remembered, with the same outcome."""
 
+import pickle
 from types import SimpleNamespace
 
 from contacts.importing.columns import ColumnMap, Kind, Target
 from contacts.importing.reader import RawRow
-from contacts.importing.rows import RowChecker
-from contacts.validation import ContactRules
+from contacts.importing.rows import CheckedRow, RowChecker, RowError
+from contacts.validation import ContactRules, IdentityInput
 
 COLUMNS = ColumnMap(
     header=("name", "renewal", "tags"),
@@ -47,3 +48,22 @@ def test_repeated_and_distinct_cells_give_the_same_rows_whatever_is_remembered(m
         ("G", {"cf_renewal": "2027-03-04"}, MANY_TAGS.split(";"), []),
         ("H", {"cf_renewal": "2027-03-04"}, MANY_TAGS.split(";"), []),
     ]
+
+
+def test_a_checked_row_crosses_the_pipe_from_the_checking_process_whole():
+    # The checking process pickles its rows for the worker; each must arrive equal, every
+    # field of it, identities' metadata and errors included.
+    row = CheckedRow(
+        7,
+        1234,
+        "Ada",
+        {"cf_email": "ada@example.com"},
+        [("whatsapp", IdentityInput("whatsapp", "+14155550123", {"profileName": "A"}))],
+        ["vip"],
+        [RowError(7, "renewal", "invalid_value", "Not a date.", "2027-02-30")],
+        empty=False,
+    )
+    copy = pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 (our own)
+    assert copy == row
+    assert copy.identities[0][1].metadata == {"profileName": "A"}
+    assert [copy.failed, copy.identity_keys()] == [True, ["i:whatsapp:+14155550123"]]
