@@ -31,10 +31,14 @@ _OTHER_VALUE_FIELD = {Channel.EMAIL: "cf_email", **dict.fromkeys(PHONE_CHANNELS,
 
 @dataclass
 class DuplicatesProbe:
-    """A batch's created contacts' keys, and the other keys to probe for them: worked out
-    from the plan alone, on the planning thread, before the batch's transaction."""
+    """A batch's created contacts, who holds each of their keys, and the other keys to
+    probe for them: worked out from the plan alone, on the planning thread, before the
+    batch's transaction."""
 
-    keys_of: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # contact id: keys
+    created: set[str] = field(default_factory=set)  # contact ids
+    # (kind, value) -> the created contacts that have it: the few holders the probe finds
+    # are matched to their contacts through it, not every contact to its keys.
+    owners: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     values: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     identities: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
@@ -44,9 +48,13 @@ def import_duplicates_probe(imp: ContactImport, plan) -> DuplicatesProbe:
     probe = DuplicatesProbe()
     if imp.dry_run:
         return probe
-    values, identities, keys_of = probe.values, probe.identities, probe.keys_of
+    values, identities, owners = probe.values, probe.identities, probe.owners
     for change in plan.creates.values():
-        keys_of[change.id] = match_keys(custom_fields=change.values, identities=change.identities)
+        probe.created.add(change.id)
+        keys = match_keys(custom_fields=change.values, identities=change.identities)
+        for kind, wanted in keys.items():
+            for value in wanted:
+                owners[kind, value].add(change.id)
         if "cf_email" in change.values:
             identities[Channel.EMAIL].add(change.values["cf_email"])
         if "cf_phone" in change.values:
@@ -82,31 +90,18 @@ def _of_channels_held(tenant_id: str, identities: dict[str, set[str]]) -> dict[s
 def import_duplicates_record(imp: ContactImport, probe: DuplicatesProbe) -> int:
     """Record which contacts of this import look like duplicates after the batch of `probe`
     was written (in its transaction); returns how many were not recorded before."""
-    if not probe.keys_of:
+    if not probe.created:
         return 0
-    keys_of = probe.keys_of
     identities = _of_channels_held(imp.tenant_id, probe.identities)
-    holders = defaultdict(set)  # (kind, value) -> {(contact id, source import id)}
+    flagged, earlier = set(), set()
     for holder in contact_key_holders(
         tenant_id=imp.tenant_id, values=probe.values, identities=identities
     ):
-        holders[holder.kind, holder.value].add((holder.contact_id, holder.source_import_id))
-    flagged, earlier = set(), set()
-    for contact_id, keys in keys_of.items():
-        others = {
-            other
-            for kind, wanted in keys.items()
-            for value in wanted
-            for other in holders.get((kind, value), ())
-            if other[0] != contact_id
-        }
+        others = probe.owners.get((holder.kind, holder.value), set()) - {holder.contact_id}
         if others:
-            flagged.add(contact_id)
-            earlier |= {
-                other_id
-                for other_id, source in others
-                if source == imp.pk and other_id not in keys_of
-            }
+            flagged |= others
+            if holder.source_import_id == imp.pk and holder.contact_id not in probe.created:
+                earlier.add(holder.contact_id)
     if earlier:
         earlier -= set(
             ContactImportDuplicate.objects.filter(

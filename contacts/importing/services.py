@@ -482,10 +482,9 @@ def _with_file_tag_names(kept: list[str], met: Iterable[str]) -> list[str]:
 
 
 def _tag_names_met(changes: dict) -> Iterator[str]:
-    """The tag names of the batch's contacts `changes`, each contact's in a stable order
-    (they are a set)."""
+    """The tag names of the batch's contacts `changes`, each contact's in the file's order."""
     for change in changes.values():
-        yield from sorted(change.tag_names, key=str.lower)
+        yield from change.tag_names
 
 
 def _record_contact_events(imp: ContactImport, plan) -> None:
