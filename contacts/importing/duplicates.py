@@ -22,6 +22,10 @@ counted then, so a pair from one file counts twice, whichever batches they fall 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Exists
+
+from flownally_admin.tenancy.models import Tenant
+
 from ..merging import contact_key_holders, match_keys
 from ..models import PHONE_CHANNELS, Channel, ContactImport, ContactImportDuplicate, Identity
 
@@ -75,16 +79,21 @@ def _of_channels_held(tenant_id: str, identities: dict[str, set[str]]) -> dict[s
 
     Each key probed is one descent of `uniq_live_identity`, and most tenants use a few
     channels: one with no SMS identity at all has no holder of a phone number as SMS to
-    find. A question per channel (one descent) spares the batch's probes of the channels
+    find. One question (a descent per channel) spares the batch's probes of the channels
     nobody is on, two in three of them for a file of WhatsApp numbers, e-mails and phones
     (bench/README.md). The batch's own identities are written by then, so they count.
     """
-    return {
-        channel: wanted
-        for channel, wanted in identities.items()
-        if wanted
-        and Identity.objects.filter(tenant_id=tenant_id, channel=channel, active=True).exists()
+    channels = sorted(channel for channel, wanted in identities.items() if wanted)
+    if not channels:
+        return {}
+    on = {
+        f"on_{channel}": Exists(
+            Identity.objects.filter(tenant_id=tenant_id, channel=channel, active=True)
+        )
+        for channel in channels
     }
+    held = Tenant.objects.filter(pk=tenant_id).values(**on).first() or {}
+    return {channel: identities[channel] for channel in channels if held.get(f"on_{channel}")}
 
 
 def import_duplicates_record(imp: ContactImport, probe: DuplicatesProbe) -> int:
