@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import orjson
 from django.db import IntegrityError, connection
 from django.utils import timezone
+from psycopg import Copy
+from psycopg.copy import Writer
 from psycopg.types.json import set_json_dumps
 
 from flownally_admin.ids import new_ids
@@ -141,6 +143,10 @@ class BatchRows:
     tag_ids: dict[str, str]  # by lower-cased name, for the updates' links
     # Dry runs: (import id, contact id, state) of what the batch makes of its contacts.
     drafts: list[tuple] = dataclasses.field(default_factory=list)
+    merged_identities: list[tuple] = dataclasses.field(default_factory=list)  # added to updates
+    # PostgreSQL: the new contacts, their identities and tag links as COPY data, encoded
+    # by `batch_rows` (see `_encoded`).
+    encoded: "_Encoded | None" = None
 
 
 def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
@@ -184,7 +190,10 @@ def batch_rows(imp: ContactImport, plan: BatchPlan) -> BatchRows:
         held_by += [(change.id, identity) for identity in change.identities]
         links += [(change.id, t) for t in _contact_tags(imp, change, tag_ids)]
     identities = _identity_rows(imp, held_by, now)
-    return BatchRows(contacts, [], identities, links, [], errors, [], tag_ids)
+    rows = BatchRows(contacts, [], identities, links, [], errors, [], tag_ids)
+    if connection.vendor == "postgresql":
+        rows.encoded = _Encoded.of(imp, rows, now)
+    return rows
 
 
 class TagDeleted(IntegrityError):
@@ -338,7 +347,7 @@ def _add_updates(imp: ContactImport, plan: BatchPlan, rows: BatchRows) -> None:
         rows.updates.append((change.id, name, values, search_text))
         held_by += [(change.id, identity) for identity in added]
         rows.merged_links += [(change.id, t) for t in _contact_tags(imp, change, rows.tag_ids)]
-    rows.identities += _identity_rows(imp, held_by, now)
+    rows.merged_identities += _identity_rows(imp, held_by, now)
 
 
 def _identity_rows(imp: ContactImport, held_by: list[tuple], now) -> list[tuple]:
@@ -458,19 +467,75 @@ def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
         raw = cursor.cursor  # psycopg 3 cursor: COPY
         set_json_dumps(orjson.dumps, context=raw)  # jsonb columns from dicts, by orjson
         cursor.execute(_STAGING_CREATE)
-        _copy(raw, _CONTACT_COLUMNS, rows.contacts)
-        _copy(raw, _IDENTITY_COLUMNS, rows.identities)
+        encoded = rows.encoded or _Encoded.of(imp, rows, timezone.now())
+        _send(raw, _CONTACT_COLUMNS, encoded.contacts)
+        _send(raw, _IDENTITY_COLUMNS, encoded.identities)
+        _copy(raw, _IDENTITY_COLUMNS, rows.merged_identities)
         _merge(cursor, _CONTACT_UPDATES, rows.updates)
-        now = timezone.now()
-        _copy(  # a new contact has no links yet: no conflict to look for
-            raw,
-            _LINK_COLUMNS,
-            [(imp.tenant_id, contact_id, tag_id, now) for contact_id, tag_id in rows.links],
-        )
+        _send(raw, _LINK_COLUMNS, encoded.links)  # a new contact has no links: no conflicts
         _merge(cursor, _CONTACT_TAGS, rows.merged_links, [imp.tenant_id])
         _merge(cursor, _ERRORS, rows.errors)
         _merge(cursor, _KEYS, rows.keys)
         _merge(cursor, _DRAFTS, rows.drafts)
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """A batch's new contacts, their identities and tag links in COPY's binary format.
+
+    Encoded on the planning thread, while the batch before is written: the batch's
+    transactions, one after the other, are the import's longest chain, and encoding
+    rows there made PostgreSQL wait for them (for the GIL, held by the planning thread,
+    as much as for the encoding). psycopg encodes them without a COPY in progress (a
+    `Copy` given a `Writer` of its own), as the transaction's COPY then would.
+    """
+
+    contacts: bytes
+    identities: bytes
+    links: bytes
+
+    @classmethod
+    def of(cls, imp: ContactImport, rows: BatchRows, now) -> "_Encoded":
+        links = [(imp.tenant_id, contact_id, tag_id, now) for contact_id, tag_id in rows.links]
+        return cls(
+            _encoded(_CONTACT_COLUMNS, rows.contacts),
+            _encoded(_IDENTITY_COLUMNS, rows.identities),
+            _encoded(_LINK_COLUMNS, links),
+        )
+
+
+class _Collected(Writer):
+    def __init__(self):
+        self.chunks: list[bytes] = []
+
+    def write(self, data) -> None:
+        self.chunks.append(bytes(data))
+
+
+def _encoded(columns: tuple[str, tuple[str, ...]], rows: list[tuple]) -> bytes:
+    """`rows` as COPY's binary data for `columns` (see `_copy`); b"" for none."""
+    if not rows:
+        return b""
+    collected = _Collected()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        set_json_dumps(orjson.dumps, context=raw)
+        with Copy(raw, binary=True, writer=collected) as copy:
+            copy.set_types(columns[1])
+            for row in rows:
+                copy.write_row(row)
+    return b"".join(collected.chunks)
+
+
+def _send(raw_cursor, columns: tuple[str, tuple[str, ...]], data: bytes) -> None:
+    """COPY data encoded by `_encoded` into `columns`."""
+    if not data:
+        return
+    with (
+        connection.wrap_database_errors,
+        raw_cursor.copy(f"COPY {columns[0]} FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.write(data)
 
 
 def _merge(cursor, table: _StagingTable, rows: list[tuple], params=None) -> None:
@@ -526,7 +591,10 @@ def _write_orm(imp: ContactImport, rows: BatchRows) -> None:
         "created_at",
     )
     Identity.objects.bulk_create(
-        [Identity(**dict(zip(id_fields, row, strict=True))) for row in rows.identities]
+        [
+            Identity(**dict(zip(id_fields, row, strict=True)))
+            for row in rows.identities + rows.merged_identities
+        ]
     )
     now = timezone.now()
     for contact_id, name, values, search_text in rows.updates:
