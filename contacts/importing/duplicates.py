@@ -26,11 +26,23 @@ from django.db.models import Exists
 
 from flownally_admin.tenancy.models import Tenant
 
-from ..merging import contact_key_holders, match_keys
+from ..merging import contact_key_holders
 from ..models import PHONE_CHANNELS, Channel, ContactImport, ContactImportDuplicate, Identity
 
-# For each key a contact has: where another contact holds it under the other key.
-_OTHER_VALUE_FIELD = {Channel.EMAIL: "cf_email", **dict.fromkeys(PHONE_CHANNELS, "cf_phone")}
+# For each key a contact can have, its kind and where another contact holds it under the
+# other key: a custom field's value as identities of these channels; an identity's
+# external id as this custom field's value, or as identities of these other channels.
+_FIELD_PROBES = {
+    "cf_email": ("email", (Channel.EMAIL,)),
+    "cf_phone": ("phone", tuple(PHONE_CHANNELS)),
+}
+_CHANNEL_PROBES = {
+    Channel.EMAIL: ("email", "cf_email", ()),
+    **{
+        channel: ("phone", "cf_phone", tuple(c for c in PHONE_CHANNELS if c != channel))
+        for channel in PHONE_CHANNELS
+    },
+}
 
 
 @dataclass
@@ -48,29 +60,29 @@ class DuplicatesProbe:
 
 
 def import_duplicates_probe(imp: ContactImport, plan) -> DuplicatesProbe:
-    """What `import_duplicates_record` looks for, for `plan`'s created contacts."""
+    """What `import_duplicates_record` looks for, for `plan`'s created contacts: each
+    contact's keys are those of `match_keys`, read straight off its fields and identities
+    (a call per contact was ~6 µs of the planning thread's time)."""
     probe = DuplicatesProbe()
     if imp.dry_run:
         return probe
     values, identities, owners = probe.values, probe.identities, probe.owners
     for change in plan.creates.values():
-        probe.created.add(change.id)
-        keys = match_keys(custom_fields=change.values, identities=change.identities)
-        for kind, wanted in keys.items():
-            for value in wanted:
-                owners[kind, value].add(change.id)
-        if "cf_email" in change.values:
-            identities[Channel.EMAIL].add(change.values["cf_email"])
-        if "cf_phone" in change.values:
-            for channel in PHONE_CHANNELS:
-                identities[channel].add(change.values["cf_phone"])
+        contact_id = change.id
+        for field_name, (kind, channels) in _FIELD_PROBES.items():
+            if value := change.values.get(field_name):
+                owners[kind, value].add(contact_id)
+                for channel in channels:
+                    identities[channel].add(value)
         for identity in change.identities:
-            if identity.channel in _OTHER_VALUE_FIELD:
-                values[_OTHER_VALUE_FIELD[identity.channel]].add(identity.external_id)
-            if identity.channel in PHONE_CHANNELS:
-                for channel in PHONE_CHANNELS:
-                    if channel != identity.channel:
-                        identities[channel].add(identity.external_id)
+            if found := _CHANNEL_PROBES.get(identity.channel):
+                kind, field_name, channels = found
+                value = identity.external_id
+                owners[kind, value].add(contact_id)
+                values[field_name].add(value)
+                for channel in channels:
+                    identities[channel].add(value)
+    probe.created.update(plan.creates)
     return probe
 
 
