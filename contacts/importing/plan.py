@@ -42,6 +42,17 @@ class ContactChange:
     tag_names: dict[str, None] = field(default_factory=dict)
     rows: list[CheckedRow] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, contact_id: str, row: CheckedRow) -> "ContactChange":
+        """A contact to create from its first row (`merge` into an empty one, for less)."""
+        return cls(
+            contact_id,
+            row.name,
+            dict(row.values),
+            [identity for _, identity in row.identities],
+            dict.fromkeys(row.tag_names),
+        )
+
     def merge(self, row: CheckedRow) -> None:
         """A later row wins for the name and values it has; identities and tags add up."""
         if row.name:
@@ -133,6 +144,37 @@ def plan_batch(rows: list[CheckedRow], *, mode: str, known: dict[str, ContactRef
     return plan
 
 
+def _first_known(keys: list[str], known: dict[str, ContactRef]) -> ContactRef | None:
+    for key in keys:
+        if key in known:
+            return known[key]
+    return None
+
+
+def _refusal(
+    row: CheckedRow, identity_keys: list[str], match: ContactRef, mode: str, known: dict
+) -> RowError | None:
+    """Why a row that matched `match` is not imported: one of its identities belongs to
+    another contact, or the mode only creates."""
+    for (column, identity), key in zip(row.identities, identity_keys, strict=True):
+        if key in known and known[key].id != match.id:
+            return RowError(
+                row.number,
+                column,
+                "identity_conflict",
+                f"{identity.external_id} already belongs to contact {known[key].id}.",
+                identity.external_id,
+            )
+    if mode == ImportMode.CREATE:
+        code, why = (
+            ("duplicate_in_file", "An earlier row of this file has the same")
+            if match.created_here
+            else ("duplicate", f"Contact {match.id} has the same")
+        )
+        return RowError(row.number, "", code, f"{why} identity, e-mail or phone.")
+    return None
+
+
 def _plan_row(
     row: CheckedRow,
     mode: str,
@@ -141,50 +183,27 @@ def _plan_row(
     new_contact_ids: Iterator[str],
 ) -> None:
     identity_keys, other_keys = row.identity_keys(), row.other_keys()
-    match = next((known[k] for k in identity_keys + other_keys if k in known), None)
-    conflicts = [
-        (column, identity)
-        for (column, identity), key in zip(row.identities, identity_keys, strict=True)
-        if key in known and (match is None or known[key].id != match.id)
-    ]
-    if conflicts:
-        column, identity = conflicts[0]
-        holder = known[f"i:{identity.channel}:{identity.external_id}"].id
-        plan.errors.append(
-            RowError(
-                row.number,
-                column,
-                "identity_conflict",
-                f"{identity.external_id} already belongs to contact {holder}.",
-                identity.external_id,
-            )
-        )
-        plan.failed += 1
-        return
-    if match is not None and mode == ImportMode.CREATE:
-        code, why = (
-            ("duplicate_in_file", "An earlier row of this file has the same")
-            if match.created_here
-            else ("duplicate", f"Contact {match.id} has the same")
-        )
-        plan.errors.append(RowError(row.number, "", code, f"{why} identity, e-mail or phone."))
-        plan.failed += 1
-        return
-    if match is None:
+    match = _first_known(identity_keys + other_keys, known)
+    if match is None:  # most rows of a first import: nothing to conflict with
         match = ContactRef(next(new_contact_ids), created_here=True)
-        change = plan.creates[match.id] = ContactChange(match.id)
+        plan.creates[match.id] = ContactChange.of(match.id, row)
         plan.created += 1
+    elif error := _refusal(row, identity_keys, match, mode, known):
+        plan.errors.append(error)
+        plan.failed += 1
+        return
     elif match.id in plan.creates:  # an earlier row of the batch creates it
         change = plan.creates[match.id]
         if change.changed_by(row):
             plan.updated += 1
         else:
             plan.skipped += 1
+        change.merge(row)
     else:  # counted as an update until the write finds it changes nothing
         change = plan.updates.setdefault(match.id, ContactChange(match.id))
         change.rows.append(row)
         plan.updated += 1
-    change.merge(row)
+        change.merge(row)
     for key in identity_keys:
         known[key] = plan.new_keys[key] = match
     for key in other_keys:  # e-mail and phone are not unique: the first holder keeps them
