@@ -46,7 +46,7 @@ from .services import EmptyContact, contact_check_etag, contact_count_add
 DUPLICATES_MAX = 50
 MERGE_SOURCES_MAX = 10
 # Matching keys: (name in `matchedOn`, custom field, identity channels).
-_KEYS = (
+MATCH_KEYS = (
     ("email", "cf_email", (Channel.EMAIL,)),
     ("phone", "cf_phone", PHONE_CHANNELS),
 )
@@ -76,7 +76,7 @@ def contact_duplicates(*, tenant: Tenant, contact_id: str) -> list[Duplicate]:
     oldest = sorted(found.items(), key=lambda item: (item[1][0], item[0]))[:DUPLICATES_MAX]
     contacts = contact_queryset(tenant=tenant).in_bulk([pk for pk, _ in oldest])
     return [
-        Duplicate(contacts[pk], [kind for kind, _, _ in _KEYS if kind in kinds])
+        Duplicate(contacts[pk], [kind for kind, _, _ in MATCH_KEYS if kind in kinds])
         for pk, (_, kinds) in oldest
         if pk in contacts
     ]
@@ -91,7 +91,7 @@ def match_keys(*, custom_fields: dict, identities) -> dict[str, set[str]]:
     """`{kind: values}` for the kinds a contact has: what it is matched on as a duplicate.
     `identities`: anything with `channel` and `external_id` (stored or about to be)."""
     keys = {}
-    for kind, field, channels in _KEYS:
+    for kind, field, channels in MATCH_KEYS:
         values = {i.external_id for i in identities if i.channel in channels}
         if custom_fields.get(field):
             values.add(custom_fields[field])
@@ -108,8 +108,8 @@ class KeyHolder(NamedTuple):
     created_at: datetime
 
 
-KIND_OF_FIELD = {field: kind for kind, field, _ in _KEYS}
-KIND_OF_CHANNEL = {channel: kind for kind, _, channels in _KEYS for channel in channels}
+KIND_OF_FIELD = {field: kind for kind, field, _ in MATCH_KEYS}
+KIND_OF_CHANNEL = {channel: kind for kind, _, channels in MATCH_KEYS for channel in channels}
 
 
 def contact_key_holders(
@@ -237,11 +237,11 @@ def _key_holders(tenant: Tenant, keys: dict[str, set[str]]):
     if not keys:
         return
     if connection.vendor == "postgresql":
-        fields = {kind: field for kind, field, _ in _KEYS}
+        fields = {kind: field for kind, field, _ in MATCH_KEYS}
         values = {fields[kind]: wanted for kind, wanted in keys.items()}
         pairs = [
             (channel, value)
-            for kind, _, channels in _KEYS
+            for kind, _, channels in MATCH_KEYS
             for channel in channels
             for value in sorted(keys.get(kind, ()))
         ]
@@ -249,7 +249,7 @@ def _key_holders(tenant: Tenant, keys: dict[str, set[str]]):
             yield holder.contact_id, holder.created_at, holder.kind
         return
     by_value, texts = Q(), {}
-    for kind, field, _ in _KEYS:
+    for kind, field, _ in MATCH_KEYS:
         if kind in keys:
             # The generic lookup, on the text as the index has it (a JSON key's own `__in`
             # compares JSON on SQLite).
@@ -266,7 +266,7 @@ def _key_holders(tenant: Tenant, keys: dict[str, set[str]]):
         for kind, value in zip(texts, values, strict=True):
             if value in keys[kind]:
                 yield pk, created_at, kind
-    channels = {kind: channels for kind, _, channels in _KEYS if kind in keys}
+    channels = {kind: channels for kind, _, channels in MATCH_KEYS if kind in keys}
     identities = Identity.objects.filter(
         tenant=tenant,
         active=True,

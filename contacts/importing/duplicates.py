@@ -26,22 +26,17 @@ from django.db.models import Exists
 
 from flownally_admin.tenancy.models import Tenant
 
-from ..merging import contact_key_holders
-from ..models import PHONE_CHANNELS, Channel, ContactImport, ContactImportDuplicate, Identity
+from ..merging import MATCH_KEYS, contact_key_holders
+from ..models import ContactImport, ContactImportDuplicate, Identity
 
 # For each key a contact can have, its kind and where another contact holds it under the
 # other key: a custom field's value as identities of these channels; an identity's
 # external id as this custom field's value, or as identities of these other channels.
-_FIELD_PROBES = {
-    "cf_email": ("email", (Channel.EMAIL,)),
-    "cf_phone": ("phone", tuple(PHONE_CHANNELS)),
-}
+_FIELD_PROBES = {field: (kind, tuple(channels)) for kind, field, channels in MATCH_KEYS}
 _CHANNEL_PROBES = {
-    Channel.EMAIL: ("email", "cf_email", ()),
-    **{
-        channel: ("phone", "cf_phone", tuple(c for c in PHONE_CHANNELS if c != channel))
-        for channel in PHONE_CHANNELS
-    },
+    channel: (kind, field, tuple(c for c in channels if c != channel))
+    for kind, field, channels in MATCH_KEYS
+    for channel in channels
 }
 
 

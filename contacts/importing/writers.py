@@ -145,7 +145,7 @@ class BatchRows:
     drafts: list[tuple] = dataclasses.field(default_factory=list)
     merged_identities: list[tuple] = dataclasses.field(default_factory=list)  # added to updates
     # PostgreSQL: the new contacts, their identities and tag links as COPY data, encoded
-    # by `batch_rows` (see `_encoded`).
+    # by `batch_rows` (see `_Encoded`).
     encoded: "_Encoded | None" = None
 
 
@@ -467,7 +467,7 @@ def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
         raw = cursor.cursor  # psycopg 3 cursor: COPY
         set_json_dumps(orjson.dumps, context=raw)  # jsonb columns from dicts, by orjson
         cursor.execute(_STAGING_CREATE)
-        encoded = rows.encoded or _Encoded.of(imp, rows, timezone.now())
+        encoded = rows.encoded or _Encoded.of(imp, rows, timezone.now())  # dry runs: none
         _send(raw, _CONTACT_COLUMNS, encoded.contacts)
         _send(raw, _IDENTITY_COLUMNS, encoded.identities)
         _copy(raw, _IDENTITY_COLUMNS, rows.merged_identities)
@@ -505,6 +505,8 @@ class _Encoded:
 
 
 class _Collected(Writer):
+    """Where psycopg writes COPY data that is sent later: kept in memory."""
+
     def __init__(self):
         self.chunks: list[bytes] = []
 
