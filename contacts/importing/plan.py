@@ -44,7 +44,7 @@ class ContactChange:
 
     @classmethod
     def of(cls, contact_id: str, row: CheckedRow) -> "ContactChange":
-        """A contact to create from its first row (`merge` into an empty one, for less)."""
+        """A contact to create from its first row: what `merge` into an empty one gives, cheaper."""
         return cls(
             contact_id,
             row.name,
