@@ -1,6 +1,7 @@
 """Shared start-up for the bench scripts: Django on the database of DATABASE_URL."""
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,3 +25,13 @@ def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+def process_stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within 30 s (a worker, gunicorn)."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -15,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from _setup import ROOT
+from _setup import ROOT, process_stop
 
 # What a worker needs to deliver to http://127.0.0.1: the project refuses both by default.
 WORKER_ENV = {"WEBHOOKS_ALLOW_HTTP": "true", "WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true"}
@@ -109,16 +109,6 @@ def worker_start(app) -> subprocess.Popen:
             process_stop(worker)
             raise SystemExit("the Celery worker did not start")
     return worker
-
-
-def process_stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL if it has not ended within 30 s (a worker, gunicorn)."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 if __name__ == "__main__":

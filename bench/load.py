@@ -39,19 +39,18 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _setup import ROOT, django_setup, percentile
-from _webhooks import WORKER_ENV, Receiver, process_stop, worker_start
+from _setup import django_setup, percentile, process_stop
+from _web import HOST, web_start
+from _webhooks import WORKER_ENV, Receiver, worker_start
 
 KINDS = ("list", "get", "search", "patch")
 INITIAL = re.compile(r"^[A-Z]\.$")
-HOST = "127.0.0.1"
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -140,22 +139,6 @@ def children(pid: int) -> list[int]:
         return [int(p) for p in path.read_text().split()]
     except OSError:
         return []
-
-
-def wait_for_health(port: int, web: subprocess.Popen, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if web.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {web.returncode}")
-        try:
-            connection = http.client.HTTPConnection(HOST, port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer /healthz in time")
 
 
 class Webhook:
@@ -360,42 +343,15 @@ def main() -> None:
     database = db.settings_dict["NAME"]
     db.close()  # the server has the database to itself during the run
 
-    env = {
-        **os.environ,
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": HOST,
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_DEBUG": "false",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "flownally_admin.wsgi",
-        "-b",
-        f"{HOST}:{args.port}",
-        "-w",
-        str(args.workers),
-        "-k",
-        args.worker_class,
-        "--threads",
-        str(args.threads),
-        "--timeout",
-        "60",
-        "--log-level",
-        "warning",
-        # Not the project's gunicorn.conf.py, which gunicorn would read from the folder: its
-        # access log (a line per request on stdout) is the proxy's business, not the app's,
-        # and would make figures of commits before and after it incomparable.
-        "--config",
-        "/dev/null",
-    ]
-    web = subprocess.Popen(command, cwd=ROOT, env=env)
+    web = None
     worker_pids = hook.worker_pids if hook else list
     measured_from = measured_to = None
     try:
-        wait_for_health(args.port, web, time.monotonic() + 60)
+        web = web_start(
+            args.port,
+            workers=args.workers,
+            options=("-k", args.worker_class, "--threads", str(args.threads)),
+        )
         errors = {"lock": threading.Lock(), "count": 0, "first": []}
         start = time.monotonic() + 0.5
         warm_end = start + args.warmup
@@ -440,7 +396,8 @@ def main() -> None:
             cpu_seconds(worker_pids()),
         )
     finally:
-        process_stop(web)
+        if web is not None:
+            process_stop(web)
         api_key_revoke(key=key)
         if hook:
             try:  # counted before close() deletes them

@@ -22,8 +22,8 @@ import os
 import threading
 import time
 
-from _setup import django_setup, percentile
-from _webhooks import WORKER_ENV, Receiver, process_stop, worker_start
+from _setup import django_setup, percentile, process_stop
+from _webhooks import WORKER_ENV, Receiver, worker_start
 
 
 def main() -> None:
