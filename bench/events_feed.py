@@ -9,7 +9,8 @@ The reads are in-process (Django's test client) unless --http: then over HTTP fr
 gunicorn (one worker, production settings) started here, a new connection per request
 as its sync worker closes each, and each page parsed as a consumer would. In-process,
 the reader's own work (the test client, its parsed pages, their garbage collections)
-counts in the figures; over HTTP it runs in this process beside the server's.
+shares the server's process and counts in its figures; over HTTP the reader is this
+process and the server another, as for a consumer.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/flownally_bench \\
         .venv/bin/python bench/events_feed.py --events 1000000 [--http]
