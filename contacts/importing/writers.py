@@ -467,7 +467,7 @@ def _write_postgres(imp: ContactImport, rows: BatchRows) -> None:
         raw = cursor.cursor  # psycopg 3 cursor: COPY
         set_json_dumps(orjson.dumps, context=raw)  # jsonb columns from dicts, by orjson
         cursor.execute(_STAGING_CREATE)
-        encoded = rows.encoded or _Encoded.of(imp, rows, timezone.now())  # dry runs: none
+        encoded = rows.encoded or _NO_ROWS  # a dry run writes no contact
         _send(raw, _CONTACT_COLUMNS, encoded.contacts)
         _send(raw, _IDENTITY_COLUMNS, encoded.identities)
         _copy(raw, _IDENTITY_COLUMNS, rows.merged_identities)
@@ -502,6 +502,9 @@ class _Encoded:
             _encoded(_IDENTITY_COLUMNS, rows.identities),
             _encoded(_LINK_COLUMNS, links),
         )
+
+
+_NO_ROWS = _Encoded(b"", b"", b"")
 
 
 class _Collected(Writer):
